@@ -1,0 +1,201 @@
+%% Peer benchmarks for troupe: the same workloads as the C++ runtime, in
+%% plain Erlang/OTP. Compiled with erlc and run by run.sh as
+%%   erl -noshell +P 5000000 [+S N:N] -pa DIR -run peers main WORKLOAD key=value...
+%% Each run prints one line:
+%%   PEER lang=erlang workload=NAME key=value ...
+%% Timings use erlang:monotonic_time/1 and exclude VM start-up and set-up
+%% that is not part of the measured operation (e.g. building the ring).
+-module(peers).
+-export([main/1]).
+
+main([Workload | Args]) ->
+    Opts = [parse_kv(A) || A <- Args],
+    %% Run in a fresh process so the benchmark starts with a small, empty
+    %% heap and mailbox, and settings like trap_exit stay local to it.
+    {_, Ref} = spawn_monitor(fun() -> run(Workload, Opts) end),
+    receive
+        {'DOWN', Ref, process, _, normal} -> halt(0);
+        {'DOWN', Ref, process, _, Reason} ->
+            io:format(standard_error, "peers: ~s failed: ~p~n", [Workload, Reason]),
+            halt(1)
+    end;
+main([]) ->
+    io:format(standard_error, "usage: peers WORKLOAD [key=value...]~n", []),
+    halt(2).
+
+parse_kv(A) ->
+    [K, V] = string:split(A, "="),
+    {list_to_atom(K), list_to_integer(V)}.
+
+opt(Key, Opts, Default) -> proplists:get_value(Key, lists:reverse(Opts), Default).
+
+%% ---------------------------------------------------------------- workloads
+
+run("spawn", O) ->
+    N = opt(n, O, 1000000),
+    Self = self(),
+    PageSize = list_to_integer(string:trim(os:cmd("getconf PAGESIZE"))),
+    Procs0 = erlang:system_info(process_count),
+    Rss0 = rss(PageSize),
+    T0 = now_ns(),
+    %% Each child reports `ready` just before it blocks in receive; the parent
+    %% collecting all n reports marks "all n spawned and blocked".
+    Pids = spawn_n(N, fun() -> Self ! ready, receive stop -> ok end end, []),
+    wait_n(N, ready),
+    T1 = now_ns(),
+    Rss1 = rss(PageSize),
+    lists:foreach(fun(P) -> P ! stop end, Pids),
+    wait_procs(Procs0),
+    T2 = now_ns(),
+    report("spawn", [{n, N}],
+           [{spawn_seconds, secs(T1 - T0)},
+            {bytes_per_process, (Rss1 - Rss0) div N},
+            {teardown_seconds, secs(T2 - T1)}]);
+
+run("spawn_exit", O) ->
+    N = opt(n, O, 1000000),
+    Self = self(),
+    T0 = now_ns(),
+    spawn_n(N, fun() -> Self ! done end, []),
+    wait_n(N, done),
+    T = now_ns() - T0,
+    report("spawn_exit", [{n, N}], [{seconds, secs(T)}, {per_sec, rate(N, T)}]);
+
+run("ring", O) ->
+    N = opt(n, O, 10000), Rounds = opt(rounds, O, 100), Tokens = opt(tokens, O, 1),
+    Self = self(),
+    Pids = spawn_n(N, fun() -> receive {next, Next} -> ring_node(Next, Self) end end, []),
+    lists:zipwith(fun(P, Next) -> P ! {next, Next} end, Pids, tl(Pids) ++ [hd(Pids)]),
+    Ring = list_to_tuple(Pids),
+    T0 = now_ns(),
+    %% Tokens start evenly spaced; a token is an integer counting the hops
+    %% it still has to make (n * rounds in total).
+    [element(I * N div Tokens + 1, Ring) ! N * Rounds || I <- lists:seq(0, Tokens - 1)],
+    wait_n(Tokens, token_done),
+    T = now_ns() - T0,
+    lists:foreach(fun(P) -> P ! stop end, Pids),
+    report("ring", [{n, N}, {rounds, Rounds}, {tokens, Tokens}],
+           [{msgs_per_sec, rate(N * Rounds * Tokens, T)}, {seconds, secs(T)}]);
+
+run("pingpong", O) ->
+    N = opt(n, O, 1000000),
+    Self = self(),
+    Pong = spawn(fun() -> pong(Self) end),
+    T0 = now_ns(),
+    ping(N, Pong),
+    T = now_ns() - T0,
+    Pong ! stop,
+    report("pingpong", [{n, N}], [{ns_per_roundtrip, T / N}]);
+
+run("skynet", O) ->
+    N = opt(n, O, 1000000),
+    Self = self(),
+    T0 = now_ns(),
+    spawn(fun() -> skynet(Self, 0, N, 10) end),
+    Sum = receive S -> S end,
+    T = now_ns() - T0,
+    report("skynet", [{n, N}], [{sum, Sum}, {seconds, secs(T)}]);
+
+run("fanin", O) ->
+    Senders = opt(senders, O, 1000), Msgs = opt(msgs, O, 1000),
+    Self = self(),
+    T0 = now_ns(),
+    spawn_n(Senders, fun() -> send_n(Msgs, Self) end, []),
+    wait_n(Senders * Msgs, msg),
+    T = now_ns() - T0,
+    report("fanin", [{senders, Senders}, {msgs, Msgs}],
+           [{msgs_per_sec, rate(Senders * Msgs, T)}, {seconds, secs(T)}]);
+
+run("link_exit", O) ->
+    N = opt(n, O, 100000),
+    process_flag(trap_exit, true),
+    T0 = now_ns(),
+    link_loop(N),
+    T = now_ns() - T0,
+    report("link_exit", [{n, N}], [{per_sec, rate(N, T)}, {seconds, secs(T)}]);
+
+run("monitor_down", O) ->
+    N = opt(n, O, 100000),
+    T0 = now_ns(),
+    monitor_loop(N),
+    T = now_ns() - T0,
+    report("monitor_down", [{n, N}], [{per_sec, rate(N, T)}, {seconds, secs(T)}]);
+
+run(W, _) ->
+    exit({unknown_workload, W}).
+
+%% ---------------------------------------------------------------- helpers
+
+spawn_n(0, _, Acc) -> Acc;
+spawn_n(K, F, Acc) -> spawn_n(K - 1, F, [spawn(F) | Acc]).
+
+wait_n(0, _) -> ok;
+wait_n(K, Msg) -> receive Msg -> wait_n(K - 1, Msg) end.
+
+%% Teardown is complete when the VM's process count is back to its baseline.
+wait_procs(Baseline) ->
+    case erlang:system_info(process_count) > Baseline of
+        true -> receive after 1 -> wait_procs(Baseline) end;
+        false -> ok
+    end.
+
+ring_node(Next, Parent) ->
+    receive
+        1 -> Parent ! token_done, ring_node(Next, Parent);
+        H when is_integer(H) -> Next ! H - 1, ring_node(Next, Parent);
+        stop -> ok
+    end.
+
+ping(0, _) -> ok;
+ping(K, Pong) -> Pong ! ping, receive pong -> ping(K - 1, Pong) end.
+
+pong(Peer) ->
+    receive
+        ping -> Peer ! pong, pong(Peer);
+        stop -> ok
+    end.
+
+skynet(Parent, Num, 1, _) -> Parent ! Num;
+skynet(Parent, Num, Size, Div) ->
+    Self = self(),
+    Sub = Size div Div,
+    [spawn(fun() -> skynet(Self, Num + I * Sub, Sub, Div) end) || I <- lists:seq(0, Div - 1)],
+    Parent ! sum_n(Div, 0).
+
+sum_n(0, Acc) -> Acc;
+sum_n(K, Acc) -> receive X -> sum_n(K - 1, Acc + X) end.
+
+send_n(0, _) -> ok;
+send_n(K, To) -> To ! msg, send_n(K - 1, To).
+
+link_loop(0) -> ok;
+link_loop(K) ->
+    Pid = spawn_link(fun() -> exit(boom) end),
+    receive {'EXIT', Pid, boom} -> link_loop(K - 1) end.
+
+monitor_loop(0) -> ok;
+monitor_loop(K) ->
+    {Pid, Ref} = spawn_monitor(fun() -> ok end),
+    receive {'DOWN', Ref, process, Pid, normal} -> monitor_loop(K - 1) end.
+
+%% Resident set size in bytes, from /proc/self/statm (same source as Go and C++).
+rss(PageSize) ->
+    {ok, F} = file:open("/proc/self/statm", [read, raw, binary]),
+    {ok, Data} = file:read(F, 256),
+    ok = file:close(F),
+    [_, Resident | _] = binary:split(Data, <<" ">>, [global]),
+    binary_to_integer(Resident) * PageSize.
+
+now_ns() -> erlang:monotonic_time(nanosecond).
+secs(Ns) -> Ns / 1.0e9.
+rate(Count, Ns) -> round(Count * 1.0e9 / Ns).
+
+report(Workload, Params, Results) ->
+    Sched = erlang:system_info(schedulers_online),
+    KVs = Params ++ [{schedulers, Sched}] ++ Results,
+    io:format("PEER lang=erlang workload=~s~s~n",
+              [Workload, [io_lib:format(" ~s=~s", [K, fmt(V)]) || {K, V} <- KVs]]).
+
+fmt(V) when is_integer(V) -> integer_to_list(V);
+fmt(V) when is_float(V), V >= 100 -> float_to_list(V, [{decimals, 1}]);
+fmt(V) when is_float(V) -> float_to_list(V, [{decimals, 6}]).

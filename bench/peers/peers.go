@@ -1,0 +1,254 @@
+// Peer benchmarks for troupe: the same workloads as the C++ runtime, with
+// goroutines and channels. Single file, standard library only; run.sh builds
+// it with GO111MODULE=off. Usage:
+//
+//	peers-go WORKLOAD [key=value...]
+//
+// Each run prints one line:
+//
+//	PEER lang=go workload=NAME key=value ...
+//
+// Fairness note: a channel that stands in for an actor's mailbox is given
+// enough buffer that a sender never blocks, like an (unbounded) Erlang or
+// troupe mailbox. link_exit and monitor_down have no Go equivalent.
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+type kv struct {
+	k string
+	v interface{}
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: peers-go WORKLOAD [key=value...]")
+		os.Exit(2)
+	}
+	workload := os.Args[1]
+	opts := map[string]int{}
+	for _, a := range os.Args[2:] {
+		k, v, ok := strings.Cut(a, "=")
+		n, err := strconv.Atoi(v)
+		if !ok || err != nil {
+			fmt.Fprintf(os.Stderr, "peers-go: bad argument %q\n", a)
+			os.Exit(2)
+		}
+		opts[k] = n
+	}
+	opt := func(k string, def int) int {
+		if v, ok := opts[k]; ok {
+			return v
+		}
+		return def
+	}
+	if s := opt("schedulers", 0); s > 0 {
+		runtime.GOMAXPROCS(s)
+	}
+
+	var params, results []kv
+	switch workload {
+	case "spawn":
+		n := opt("n", 1000000)
+		params = []kv{{"n", n}}
+		results = spawnBench(n)
+	case "spawn_exit":
+		n := opt("n", 1000000)
+		params = []kv{{"n", n}}
+		t := spawnExit(n)
+		results = []kv{{"seconds", t.Seconds()}, {"per_sec", rate(n, t)}}
+	case "ring":
+		n, rounds, tokens := opt("n", 10000), opt("rounds", 100), opt("tokens", 1)
+		params = []kv{{"n", n}, {"rounds", rounds}, {"tokens", tokens}}
+		t := ring(n, rounds, tokens)
+		results = []kv{{"msgs_per_sec", rate(n*rounds*tokens, t)}, {"seconds", t.Seconds()}}
+	case "pingpong":
+		n := opt("n", 1000000)
+		params = []kv{{"n", n}}
+		t := pingpong(n)
+		results = []kv{{"ns_per_roundtrip", float64(t.Nanoseconds()) / float64(n)}}
+	case "skynet":
+		n := opt("n", 1000000)
+		params = []kv{{"n", n}}
+		start := time.Now()
+		c := make(chan int, 1)
+		go skynet(c, 0, n, 10)
+		sum := <-c
+		results = []kv{{"sum", sum}, {"seconds", time.Since(start).Seconds()}}
+	case "fanin":
+		senders, msgs := opt("senders", 1000), opt("msgs", 1000)
+		params = []kv{{"senders", senders}, {"msgs", msgs}}
+		t := fanin(senders, msgs)
+		results = []kv{{"msgs_per_sec", rate(senders*msgs, t)}, {"seconds", t.Seconds()}}
+	default:
+		fmt.Fprintf(os.Stderr, "peers-go: unsupported workload %q\n", workload)
+		os.Exit(2)
+	}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "PEER lang=go workload=%s", workload)
+	for _, p := range append(append(params, kv{"schedulers", runtime.GOMAXPROCS(0)}), results...) {
+		switch v := p.v.(type) {
+		case int:
+			fmt.Fprintf(&b, " %s=%d", p.k, v)
+		case float64:
+			if v >= 100 {
+				fmt.Fprintf(&b, " %s=%.1f", p.k, v)
+			} else {
+				fmt.Fprintf(&b, " %s=%.6f", p.k, v)
+			}
+		}
+	}
+	fmt.Println(b.String())
+}
+
+func rate(count int, d time.Duration) int {
+	return int(float64(count) / d.Seconds())
+}
+
+// rss returns the resident set size in bytes from /proc/self/statm, the same
+// source the Erlang and C++ benchmarks use.
+func rss() int {
+	data, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		panic(err)
+	}
+	pages, _ := strconv.Atoi(strings.Fields(string(data))[1])
+	return pages * os.Getpagesize()
+}
+
+// spawn: n goroutines, each blocked receiving on its own channel (its
+// "mailbox"); then each is told to exit by closing that channel.
+func spawnBench(n int) []kv {
+	var ready, exited sync.WaitGroup
+	ready.Add(n)
+	exited.Add(n)
+	mailboxes := make([]chan struct{}, n)
+	rss0 := rss()
+	start := time.Now()
+	for i := range mailboxes {
+		mb := make(chan struct{})
+		mailboxes[i] = mb
+		go func() {
+			ready.Done() // about to block, like Erlang's `ready` message
+			<-mb
+			exited.Done()
+		}()
+	}
+	ready.Wait()
+	spawned := time.Since(start)
+	rss1 := rss()
+	start = time.Now()
+	for _, mb := range mailboxes {
+		close(mb)
+	}
+	exited.Wait()
+	return []kv{{"spawn_seconds", spawned.Seconds()},
+		{"bytes_per_process", (rss1 - rss0) / n},
+		{"teardown_seconds", time.Since(start).Seconds()}}
+}
+
+// spawn_exit: n goroutines each send one message to the parent and exit.
+func spawnExit(n int) time.Duration {
+	start := time.Now()
+	parent := make(chan struct{}, n) // mailbox: senders never block
+	for i := 0; i < n; i++ {
+		go func() { parent <- struct{}{} }()
+	}
+	for i := 0; i < n; i++ {
+		<-parent
+	}
+	return time.Since(start)
+}
+
+// ring: a token is an int counting the hops it still has to make. Each
+// mailbox has room for every token, so forwarding never blocks (and cannot
+// deadlock when tokens >= n).
+func ring(n, rounds, tokens int) time.Duration {
+	mailboxes := make([]chan int, n)
+	for i := range mailboxes {
+		mailboxes[i] = make(chan int, tokens)
+	}
+	done := make(chan struct{}, tokens)
+	for i := range mailboxes {
+		go func(in, next chan int) {
+			for h := range in {
+				if h == 1 {
+					done <- struct{}{}
+				} else {
+					next <- h - 1
+				}
+			}
+		}(mailboxes[i], mailboxes[(i+1)%n])
+	}
+	start := time.Now()
+	for i := 0; i < tokens; i++ {
+		mailboxes[i*n/tokens] <- n * rounds
+	}
+	for i := 0; i < tokens; i++ {
+		<-done
+	}
+	t := time.Since(start)
+	for _, mb := range mailboxes {
+		close(mb)
+	}
+	return t
+}
+
+func pingpong(n int) time.Duration {
+	ping, pong := make(chan struct{}, 1), make(chan struct{}, 1)
+	go func() {
+		for range ping {
+			pong <- struct{}{}
+		}
+	}()
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		ping <- struct{}{}
+		<-pong
+	}
+	t := time.Since(start)
+	close(ping)
+	return t
+}
+
+func skynet(parent chan<- int, num, size, div int) {
+	if size == 1 {
+		parent <- num
+		return
+	}
+	mailbox := make(chan int, div)
+	sub := size / div
+	for i := 0; i < div; i++ {
+		go skynet(mailbox, num+i*sub, sub, div)
+	}
+	sum := 0
+	for i := 0; i < div; i++ {
+		sum += <-mailbox
+	}
+	parent <- sum
+}
+
+func fanin(senders, msgs int) time.Duration {
+	start := time.Now()
+	mailbox := make(chan int, senders*msgs) // senders never block
+	for s := 0; s < senders; s++ {
+		go func() {
+			for i := 0; i < msgs; i++ {
+				mailbox <- i
+			}
+		}()
+	}
+	for i := 0; i < senders*msgs; i++ {
+		<-mailbox
+	}
+	return time.Since(start)
+}

@@ -1,0 +1,113 @@
+#pragma once
+// troupe/process.hpp — the hot path: spawn, send, self, yield, reductions.
+// Cheap to include; receive lives in receive.hpp, timers in timer.hpp.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "troupe/detail/message_node.hpp"
+#include "troupe/pid.hpp"
+#include "troupe/spawn_options.hpp"
+
+namespace troupe {
+
+/// Reductions a process may spend before it is preempted (as on the BEAM).
+inline constexpr int reductions_per_slice = 4000;
+
+namespace detail {
+
+/// A spawned function with its arguments, type-erased for the runtime.
+struct closure {
+  void (*run)(closure*);
+  void (*destroy)(closure*) noexcept;
+};
+
+template <class Fn>
+struct closure_impl final : closure {
+  Fn fn;
+  explicit closure_impl(Fn&& f) : fn(std::move(f)) {
+    run = [](closure* c) { static_cast<closure_impl*>(c)->fn(); };
+    destroy = [](closure* c) noexcept {
+      auto* self = static_cast<closure_impl*>(c);
+      self->~closure_impl();
+      mi_free(self);
+    };
+  }
+};
+
+template <class Fn>
+closure* make_closure(Fn&& fn) {
+  using C = closure_impl<std::decay_t<Fn>>;
+  void* mem = mi_malloc_aligned(sizeof(C), alignof(C));
+  if (!mem) throw std::bad_alloc();
+  try {
+    return ::new (mem) C(std::forward<Fn>(fn));
+  } catch (...) {
+    mi_free(mem);
+    throw;
+  }
+}
+
+pid spawn_closure(const spawn_options& opts, closure* c);
+void deliver(pid to, message_node* m);
+
+}  // namespace detail
+
+/// Starts a new process running `f(args...)` and returns its pid. Arguments are
+/// moved (or copied) into the process. Callable from inside a process or from
+/// any thread while a runtime exists; throws std::logic_error otherwise, and
+/// std::system_error if no stack or process slot can be had. The process exits
+/// with reason `normal` when `f` returns; an exception escaping `f` ends this
+/// process only (it is logged, and the reason carries what()). Costs 10 reductions.
+template <class F, class... Args>
+pid spawn(const spawn_options& opts, F&& f, Args&&... args) {
+  static_assert(std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>,
+                "spawn: f must be callable with the given arguments");
+  auto body = [fn = std::forward<F>(f), tup = std::make_tuple(std::forward<Args>(args)...)]() mutable {
+    std::apply([&](auto&... a) { std::invoke(fn, std::move(a)...); }, tup);
+  };
+  return detail::spawn_closure(opts, detail::make_closure(std::move(body)));
+}
+
+template <class F, class... Args>
+  requires(!std::is_same_v<std::remove_cvref_t<F>, spawn_options>)
+pid spawn(F&& f, Args&&... args) {
+  return spawn(spawn_options{}, std::forward<F>(f), std::forward<Args>(args)...);
+}
+
+/// The calling process's pid; the null pid outside any process.
+pid self() noexcept;
+
+/// True when called from inside a process.
+bool in_process() noexcept;
+
+/// Sends `msg` to `to`: it is moved (or copied, from an lvalue) into a message
+/// owned by the receiver from then on. Never blocks, never takes a lock.
+/// Sending to a dead pid is a silent no-op, as in Erlang. Messages from one
+/// sender to one receiver arrive in the order sent. Costs 1 reduction.
+template <class T>
+void send(pid to, T&& msg) {
+  using V = std::remove_cvref_t<T>;
+  static_assert(!std::is_pointer_v<V>,
+                "troupe::send: raw pointers cannot be messages (the receiver must own what it gets; "
+                "send a value, e.g. std::string instead of const char*, or a std::unique_ptr)");
+  static_assert(detail::sendable_v<V>, "troupe::send: a message must be a move-constructible value type");
+  detail::deliver(to, detail::make_message<V>(std::forward<T>(msg)));
+}
+
+/// Gives up the rest of this slice: the process goes to the back of its run
+/// queue. Use it (or consume_reductions) at safe points in long loops.
+void yield();
+
+/// Charges `n` reductions to the calling process and yields if its slice is
+/// spent. A no-op outside a process.
+void consume_reductions(int n = 1);
+
+/// Total reductions the calling process has spent since it started.
+std::uint64_t reductions() noexcept;
+
+}  // namespace troupe

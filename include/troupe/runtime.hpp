@@ -1,0 +1,82 @@
+#pragma once
+// troupe/runtime.hpp — starting and stopping the runtime.
+
+#include <cstddef>
+#include <exception>
+#include <future>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+#include "troupe/process.hpp"
+
+namespace troupe {
+
+/// Settings of a runtime.
+struct runtime_options {
+  /// Scheduler threads; 0 means one per core (std::thread::hardware_concurrency).
+  unsigned schedulers = 0;
+  /// Size of the process table: the most processes alive at once. Costs only
+  /// address space until used.
+  std::size_t max_processes = std::size_t{1} << 24;
+  /// Idle schedulers spin this long looking for work before they park.
+  std::chrono::microseconds spin_before_park{50};
+};
+
+namespace detail {
+class runtime_impl;
+}
+
+/// The runtime: scheduler threads, process table, stacks and timers. One
+/// runtime exists at a time in a program (like one BEAM per OS process); the
+/// free functions (spawn, send, ...) act on it. Destroying it shuts down
+/// cleanly: every process still alive is ended (a process blocked in receive is
+/// unwound, its destructors run), then the schedulers stop and all memory is
+/// returned. A process that loops without ever calling into the runtime
+/// (send, receive, yield, consume_reductions, ...) cannot be stopped.
+class runtime {
+ public:
+  explicit runtime(runtime_options opts = {});
+  ~runtime();
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  /// Number of scheduler threads.
+  [[nodiscard]] unsigned schedulers() const noexcept;
+  /// Processes currently alive.
+  [[nodiscard]] std::size_t process_count() const noexcept;
+
+  /// Blocks the calling thread until no process is alive.
+  void wait_idle();
+
+  /// Runs `f(args...)` in a new process and blocks the calling (non-process)
+  /// thread until it returns; returns its result or rethrows its exception.
+  template <class F, class... Args>
+  auto run(F&& f, Args&&... args) -> std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...> {
+    using R = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
+    // Shared, because the process may still be leaving set_value() when the
+    // caller wakes and returns.
+    auto done = std::make_shared<std::promise<R>>();
+    auto result = done->get_future();
+    spawn(
+        [done](auto&& fn, auto&&... a) {
+          try {
+            if constexpr (std::is_void_v<R>) {
+              std::invoke(fn, std::move(a)...);
+              done->set_value();
+            } else {
+              done->set_value(std::invoke(fn, std::move(a)...));
+            }
+          } catch (...) {
+            done->set_exception(std::current_exception());
+          }
+        },
+        std::forward<F>(f), std::forward<Args>(args)...);
+    return result.get();
+  }
+
+ private:
+  std::unique_ptr<detail::runtime_impl> impl_;
+};
+
+}  // namespace troupe

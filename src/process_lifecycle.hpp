@@ -1,0 +1,23 @@
+#pragma once
+// Birth and death of a process: its fiber's entry point and the recycling of
+// its record once it has exited.
+
+#include "fiber_switch.hpp"
+#include "process_record.hpp"
+#include "process_table.hpp"
+
+namespace troupe::detail {
+
+class runtime_impl;
+
+/// Entry point of every process fiber.
+[[noreturn]] void process_entry(transfer_t t);
+
+/// Frees what an exited (or never started) process holds and returns its
+/// record to the table. Runs on a scheduler thread, off the process's stack.
+void recycle(runtime_impl& rt, process* p, record_cache* cache) noexcept;
+
+/// Logs that `p` could not be started (no stack could be mapped).
+void report_start_failure(const process* p, const char* why) noexcept;
+
+}  // namespace troupe::detail

@@ -1,0 +1,79 @@
+#pragma once
+// The process record: everything a process is apart from its stack. It is the
+// whole cost of a process that has no stack, so it is kept small; records live
+// in the process table and are reused, never freed, while the runtime lives.
+
+#include <atomic>
+#include <cstdint>
+
+#include "fiber_switch.hpp"
+#include "mailbox.hpp"
+#include "troupe/pid.hpp"
+#include "troupe/process.hpp"
+
+namespace troupe::detail {
+
+class scheduler;
+class process_heap;
+struct timer_node;
+
+enum class pstate : std::uint32_t {
+  free,           // slot unused
+  runnable,       // in a run queue (or about to be)
+  running,        // on a scheduler
+  waiting_msg,    // parked in receive: a send makes it runnable
+  waiting_timer,  // parked in sleep_for: only its timer (or a signal) wakes it
+  exiting,
+};
+
+/// Why a process switched back to its scheduler.
+enum class switch_reason : std::uint8_t { yield, wait_msg, wait_timer, exit };
+
+/// Signals: asynchronous requests checked at every runtime call.
+enum signal_bits : std::uint32_t { sig_shutdown = 1u << 0 };
+
+/// Thrown inside a process to unwind it when the runtime shuts it down. Not a
+/// std::exception, so ordinary handlers do not swallow it.
+struct forced_exit {};
+
+struct stack_slot {
+  char* lo = nullptr;   // lowest usable byte (the guard page is just below)
+  std::uint32_t size = 0;  // usable bytes
+  std::uint8_t size_class = 0;
+};
+
+struct alignas(64) process {
+  // -- touched by senders and wakers (one cache line) --
+  mailbox mbox;                          // 24 bytes
+  std::atomic<std::uint32_t> generation{0};
+  std::atomic<pstate> state{pstate::free};
+  std::atomic<std::uint32_t> signals{0};
+  std::atomic<std::uint32_t> wait_seq{0};  // identifies the current wait, for its timer
+
+  // -- owned by the process / its scheduler --
+  mpsc_node saved;                       // .next heads the messages already pulled from mbox
+  std::atomic<mpsc_node*>* saved_tail = &saved.next;
+  fcontext_t ctx = nullptr;              // null until first run
+  scheduler* sched = nullptr;
+  closure* body = nullptr;
+  process_heap* heap = nullptr;          // created on first use
+  timer_node* wait_timer = nullptr;
+  process* next_free = nullptr;          // link in a free list
+  std::uint64_t reductions = 0;
+  stack_slot stack;
+  std::uint32_t stack_request = 0;       // bytes asked for at spawn
+  std::int32_t budget = 0;
+  std::uint32_t index = 0;
+  switch_reason reason = switch_reason::yield;
+#ifdef TROUPE_TSAN
+  void* tsan_fiber = nullptr;
+#endif
+
+  [[nodiscard]] troupe::pid pid() const noexcept {
+    return troupe::pid(index, generation.load(std::memory_order_relaxed));
+  }
+};
+
+static_assert(sizeof(process) <= 192, "keep the process record within three cache lines");
+
+}  // namespace troupe::detail

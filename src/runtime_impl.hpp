@@ -1,0 +1,75 @@
+#pragma once
+// The runtime's shared state: process table, stacks, schedulers, the global
+// run queue and the idle/wake-up protocol.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include <concurrentqueue/concurrentqueue.h>
+
+#include "process_table.hpp"
+#include "scheduler.hpp"
+#include "stack_pool.hpp"
+#include "troupe/runtime.hpp"
+
+namespace troupe::detail {
+
+class runtime_impl {
+ public:
+  explicit runtime_impl(const runtime_options& opts);
+  ~runtime_impl();
+
+  /// Queues `p` from outside any scheduler, waking one if needed.
+  void inject(process* p);
+  /// After work was queued where other schedulers can take it: wake an idle
+  /// one if nobody is already looking for work.
+  void notify_work() noexcept;
+  void wake_one() noexcept;
+
+  /// Wakes `p` if it waits for a message or timer (after a signal was set).
+  void wake_for_signal(process* p);
+
+  void process_started() noexcept { live_.fetch_add(1, std::memory_order_relaxed); }
+  void process_exited() noexcept;
+  [[nodiscard]] std::size_t live() const noexcept {
+    return static_cast<std::size_t>(live_.load(std::memory_order_acquire));
+  }
+  void wait_idle();
+  void shutdown();
+
+  runtime_options opts;
+  process_table table;
+  stack_pool stacks;
+  std::vector<std::unique_ptr<scheduler>> scheds;
+  moodycamel::ConcurrentQueue<process*> global_q;
+
+  std::atomic<int> nidle{0};
+  std::atomic<int> nspinning{0};
+  std::mutex idle_mu;
+  std::vector<scheduler*> idle_list;
+
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> quit{false};
+  std::int64_t spin_ns = 50'000;
+
+ private:
+  std::atomic<std::int64_t> live_{0};
+  std::mutex live_mu_;
+  std::condition_variable live_cv_;
+  bool stopped_ = false;
+};
+
+/// The runtime, while one exists.
+extern std::atomic<runtime_impl*> the_runtime;
+
+/// Charges reductions to `p`, yielding when its slice is spent, and acts on
+/// pending signals. Every runtime call made by a process goes through here.
+void charge(process* p, int n);
+/// Throws forced_exit if `p` must stop.
+void check_signals(process* p);
+
+}  // namespace troupe::detail

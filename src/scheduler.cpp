@@ -1,0 +1,373 @@
+#include "scheduler.hpp"
+
+#include <pthread.h>
+
+#include <chrono>
+#include <ctime>
+
+#include "process_heap.hpp"
+#include "process_lifecycle.hpp"
+#include "runtime_impl.hpp"
+
+namespace troupe::detail {
+
+namespace {
+
+thread_local scheduler* tls_scheduler = nullptr;
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+fiber_info this_thread_stack() {
+  fiber_info f;
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+    void* addr = nullptr;
+    std::size_t size = 0;
+    pthread_attr_getstack(&attr, &addr, &size);
+    pthread_attr_destroy(&attr);
+    f.stack_bottom = addr;
+    f.stack_size = size;
+  }
+#ifdef TROUPE_TSAN
+  f.tsan_fiber = __tsan_get_current_fiber();
+#endif
+  return f;
+}
+
+fiber_info fiber_of(const process* p) {
+  fiber_info f;
+  f.stack_bottom = p->stack.lo;
+  f.stack_size = p->stack.size;
+#ifdef TROUPE_TSAN
+  f.tsan_fiber = p->tsan_fiber;
+#endif
+  return f;
+}
+
+}  // namespace
+
+__attribute__((noinline)) scheduler* current_scheduler() noexcept {
+  scheduler* s = tls_scheduler;
+  asm volatile("" ::: "memory");
+  return s;
+}
+
+std::int64_t now_ns() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+scheduler::scheduler(runtime_impl& r, unsigned i) : rt(r), id(i), rng_(0x9e3779b9u * (i + 1)) {}
+
+void scheduler::start() {
+  thread_ = std::thread([this] { loop(); });
+}
+
+void scheduler::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+// ---------------------------------------------------------------- queues
+
+void scheduler::run_next(process* p) {
+  if (runnext_) push_local(runnext_);
+  runnext_ = p;
+}
+
+void scheduler::push_local(process* p) {
+  if (!runq_.push(p)) {
+    // Full: move half of it (and p) to the global queue, oldest first.
+    process* spill[run_queue::capacity / 2 + 1];
+    const std::uint32_t n = runq_.take_front(spill, run_queue::capacity / 2);
+    spill[n] = p;
+    rt.global_q.enqueue_bulk(spill, n + 1);
+  }
+  rt.notify_work();
+}
+
+process* scheduler::next_local() noexcept {
+  // Now and then look at the global queue first, so work there cannot starve
+  // behind a busy local queue.
+  if (++tick_ % 61 == 0) {
+    if (process* p = take_global()) return p;
+  }
+  if (process* p = runnext_) {
+    runnext_ = nullptr;
+    if (slice_left_ > 0) {
+      p->budget = slice_left_;  // a woken process inherits the slice: a ping-pong pair cannot starve the queue
+      return p;
+    }
+    if (!runq_.push(p)) return (p->budget = reductions_per_slice, p);
+  }
+  if (process* p = runq_.pop()) {
+    p->budget = reductions_per_slice;
+    return p;
+  }
+  return nullptr;
+}
+
+process* scheduler::take_global() noexcept {
+  process* batch[32];
+  const std::size_t n = rt.global_q.try_dequeue_bulk(batch, 32);
+  if (n == 0) return nullptr;
+  for (std::size_t i = 1; i < n; ++i) {
+    if (!runq_.push(batch[i])) rt.global_q.enqueue(batch[i]);
+  }
+  if (n > 1) rt.notify_work();
+  batch[0]->budget = reductions_per_slice;
+  return batch[0];
+}
+
+process* scheduler::steal() noexcept {
+  const std::size_t n = rt.scheds.size();
+  if (n < 2) return nullptr;
+  rng_ = rng_ * 1664525u + 1013904223u;
+  const std::size_t start = rng_ % n;
+  for (std::size_t k = 0; k < n; ++k) {
+    scheduler* victim = rt.scheds[(start + k) % n].get();
+    if (victim == this) continue;
+    process* got[run_queue::capacity / 2 + 1];
+    const std::uint32_t m = victim->runq_.steal_half(got);
+    if (m == 0) continue;
+    for (std::uint32_t i = 1; i < m; ++i) runq_.push(got[i]);  // our queue is empty: they fit
+    got[0]->budget = reductions_per_slice;
+    return got[0];
+  }
+  return nullptr;
+}
+
+void scheduler::stop_spinning() noexcept {
+  if (!spinning_) return;
+  spinning_ = false;
+  // The last spinner to find work wakes another, so newly queued work keeps
+  // finding an awake scheduler.
+  if (rt.nspinning.fetch_sub(1, std::memory_order_seq_cst) == 1) rt.notify_work();
+}
+
+process* scheduler::find_work() {
+  if (process* p = take_global()) return p;
+
+  // Spin a while: work often arrives within microseconds, and waking a parked
+  // thread costs far more than that.
+  if (!spinning_) {
+    const int busy = static_cast<int>(rt.scheds.size()) - rt.nidle.load(std::memory_order_relaxed);
+    if (2 * rt.nspinning.load(std::memory_order_relaxed) < busy) {
+      spinning_ = true;
+      rt.nspinning.fetch_add(1, std::memory_order_seq_cst);
+    }
+  }
+  if (spinning_) {
+    const std::int64_t until = now_ns() + rt.spin_ns;
+    do {
+      for (int i = 0; i < 64; ++i) cpu_relax();
+      process* p = steal();
+      if (!p) p = take_global();
+      if (p) {
+        stop_spinning();
+        return p;
+      }
+      if (posted_count_.load(std::memory_order_relaxed) != 0 || rt.quit.load(std::memory_order_relaxed)) break;
+      if (!timers_.empty() && timers_.top()->deadline <= now_ns()) break;
+    } while (now_ns() < until);
+    spinning_ = false;
+    rt.nspinning.fetch_sub(1, std::memory_order_seq_cst);
+  }
+
+  // Park. Register as idle first, then look once more: a waker either sees us
+  // in the idle list or we see its work.
+  {
+    std::lock_guard lock(rt.idle_mu);
+    rt.idle_list.push_back(this);
+    in_idle_list = true;
+    rt.nidle.fetch_add(1, std::memory_order_seq_cst);
+  }
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  process* p = take_global();
+  if (!p) p = steal();
+  const bool other_reason = p || posted_count_.load(std::memory_order_relaxed) != 0 ||
+                            rt.quit.load(std::memory_order_acquire);
+  if (!other_reason) {
+    std::int64_t timeout = -1;
+    if (!timers_.empty()) timeout = std::max<std::int64_t>(0, timers_.top()->deadline - now_ns());
+    parker_.park(timeout);
+  }
+  {
+    std::lock_guard lock(rt.idle_mu);
+    if (in_idle_list) {
+      std::erase(rt.idle_list, this);
+      in_idle_list = false;
+      rt.nidle.fetch_sub(1, std::memory_order_seq_cst);
+    } else {
+      spinning_ = true;  // a waker took us off the list and counted us as spinning
+    }
+  }
+  if (p) stop_spinning();
+  return p;
+}
+
+// ---------------------------------------------------------------- timers
+
+void scheduler::post_timer(timer_node* n, bool wake) {
+  posted_timers_.enqueue(n);
+  posted_count_.fetch_add(1, std::memory_order_release);
+  if (wake) parker_.unpark();
+}
+
+void scheduler::drop_timer(timer_node* n) noexcept {
+  if (n->heap_index == timer_node::not_in_heap) return;  // still in the posted queue
+  timers_.erase(n);
+  timer_release(n);
+}
+
+void scheduler::run_timers() {
+  if (posted_count_.load(std::memory_order_acquire) != 0) {
+    timer_node* n;
+    while (posted_timers_.try_dequeue(n)) {
+      posted_count_.fetch_sub(1, std::memory_order_relaxed);
+      // A posted node is either a new timer (not yet in the heap) or a cancel.
+      const bool cancelled = n->status.load(std::memory_order_acquire) != timer_status::pending;
+      if (!cancelled && n->heap_index == timer_node::not_in_heap) {
+        timers_.push(n);  // the posted reference becomes the heap's
+      } else {
+        if (cancelled && n->heap_index != timer_node::not_in_heap) {
+          timers_.erase(n);
+          timer_release(n);
+        }
+        timer_release(n);
+      }
+    }
+  }
+  if (timers_.empty()) return;
+  const std::int64_t now = now_ns();
+  while (!timers_.empty() && timers_.top()->deadline <= now) fire(timers_.pop());
+}
+
+void scheduler::fire(timer_node* n) noexcept {
+  timer_status expected = timer_status::pending;
+  if (n->status.compare_exchange_strong(expected, timer_status::done, std::memory_order_acq_rel)) {
+    if (n->kind == timer_kind::send) {
+      message_node* m = std::exchange(n->msg, nullptr);
+      try {
+        deliver(n->target, m);
+      } catch (...) {
+        // deliver only throws to unwind a process; we are not in one.
+      }
+    } else if (process* p = rt.table.lookup(n->target);
+               p && p->wait_seq.load(std::memory_order_acquire) == n->seq) {
+      for (pstate from : {pstate::waiting_msg, pstate::waiting_timer}) {
+        if (p->state.compare_exchange_strong(from, pstate::runnable, std::memory_order_acq_rel)) {
+          push_local(p);
+          break;
+        }
+      }
+    }
+  }
+  timer_release(n);
+}
+
+// ---------------------------------------------------------------- running
+
+void scheduler::loop() {
+  tls_scheduler = this;
+  thread_fiber = this_thread_stack();
+  while (!rt.quit.load(std::memory_order_acquire)) {
+    run_timers();
+    process* p = next_local();
+    if (!p) p = find_work();
+    if (p) dispatch(p);
+  }
+  tls_scheduler = nullptr;
+}
+
+void scheduler::dispatch(process* p) {
+  for (;;) {
+    p->sched = this;
+    current = p;
+    p->state.store(pstate::running, std::memory_order_relaxed);
+    if (!p->ctx && !start_process(p)) return;
+    const transfer_t t = switch_to(p->ctx, this, fiber_of(p));
+    p->ctx = t.fctx;
+    current = nullptr;
+    slice_left_ = p->budget;
+    switch (p->reason) {
+      case switch_reason::yield:
+        slice_left_ = 0;
+        p->state.store(pstate::runnable, std::memory_order_release);
+        push_local(p);
+        return;
+      case switch_reason::wait_msg:
+      case switch_reason::wait_timer: {
+        const pstate waiting = p->reason == switch_reason::wait_msg ? pstate::waiting_msg : pstate::waiting_timer;
+        p->state.store(waiting, std::memory_order_seq_cst);
+        // Look again after publishing the wait: a sender that pushed before it
+        // saw the state may not have woken us.
+        const bool wake = p->signals.load(std::memory_order_seq_cst) != 0 ||
+                          (waiting == pstate::waiting_msg && p->mbox.maybe_nonempty());
+        pstate expected = waiting;
+        if (wake && p->state.compare_exchange_strong(expected, pstate::running, std::memory_order_acq_rel)) {
+          continue;  // resume it right away, within its slice
+        }
+        return;
+      }
+      case switch_reason::exit:
+        finish(p);
+        return;
+    }
+  }
+}
+
+bool scheduler::start_process(process* p) {
+  try {
+    p->stack = rt.stacks.acquire(p->stack_request, stacks);
+  } catch (const std::exception& e) {
+    current = nullptr;
+    p->stack = {};
+    report_start_failure(p, e.what());
+    recycle(rt, p, &records);
+    return false;
+  }
+  p->ctx = boost::context::detail::make_fcontext(p->stack.lo + p->stack.size, p->stack.size, &process_entry);
+#ifdef TROUPE_TSAN
+  p->tsan_fiber = __tsan_create_fiber(0);
+#endif
+  return true;
+}
+
+void scheduler::finish(process* p) noexcept {
+  if (p->stack.lo) rt.stacks.release(p->stack, stacks);
+  p->stack = {};
+  p->ctx = nullptr;
+#ifdef TROUPE_TSAN
+  __tsan_destroy_fiber(p->tsan_fiber);
+  p->tsan_fiber = nullptr;
+#endif
+  recycle(rt, p, &records);
+}
+
+void switch_out(process* p, switch_reason why) {
+  p->reason = why;
+  scheduler* s = p->sched;
+  const transfer_t t = switch_to(s->ctx, nullptr, s->thread_fiber);
+  static_cast<scheduler*>(t.data)->ctx = t.fctx;
+}
+
+void scheduler::release_leftovers() noexcept {
+  timer_node* n;
+  while (posted_timers_.try_dequeue(n)) {  // posted adds and cancels each hold a reference
+    timer_status pending = timer_status::pending;
+    n->status.compare_exchange_strong(pending, timer_status::done, std::memory_order_acq_rel);
+    timer_release(n);
+  }
+  for (timer_node* t : timers_.take_all()) {
+    t->status.store(timer_status::done, std::memory_order_release);
+    timer_release(t);
+  }
+  rt.stacks.drain(stacks);
+}
+
+}  // namespace troupe::detail

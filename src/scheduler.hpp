@@ -1,0 +1,102 @@
+#pragma once
+// A scheduler: one thread, its run queue, its timers, and the fiber switches
+// into and out of the processes it runs.
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+
+#include <concurrentqueue/concurrentqueue.h>
+
+#include "fiber_switch.hpp"
+#include "parker.hpp"
+#include "process_record.hpp"
+#include "process_table.hpp"
+#include "run_queue.hpp"
+#include "stack_pool.hpp"
+#include "timer_heap.hpp"
+
+namespace troupe::detail {
+
+class runtime_impl;
+
+class scheduler {
+ public:
+  scheduler(runtime_impl& rt, unsigned id);
+  void start();
+  void join();
+
+  /// Makes `p` (just woken or spawned by the running code) the next process
+  /// to run here; the one it displaces goes to the back of the queue.
+  void run_next(process* p);
+  /// Appends `p` to this scheduler's queue (owner thread only).
+  void push_local(process* p);
+  /// Arms a timer on this scheduler (owner thread only).
+  void add_timer(timer_node* n) { timers_.push(n); }
+  /// Hands a timer operation to this scheduler from another thread; `wake`
+  /// when the scheduler must re-plan its sleep (a new timer, not a cancel).
+  void post_timer(timer_node* n, bool wake);
+  /// Cancels a timer this scheduler owns (owner thread only).
+  void drop_timer(timer_node* n) noexcept;
+
+  /// Wakes the thread if parked (for posted timers and shutdown).
+  void unpark() noexcept { parker_.unpark(); }
+
+  /// Frees everything still held after the thread has stopped.
+  void release_leftovers() noexcept;
+
+  runtime_impl& rt;
+  const unsigned id;
+  process* current = nullptr;  // the process on this thread, if any
+  fcontext_t ctx = nullptr;    // this thread's loop, while a process runs
+  fiber_info thread_fiber;     // this thread's own stack (for sanitizers)
+  record_cache records;
+  stack_pool::cache stacks;
+
+  // Idle bookkeeping, guarded by runtime_impl's idle mutex.
+  bool in_idle_list = false;
+
+ private:
+  friend class runtime_impl;
+  void loop();
+  process* next_local() noexcept;
+  process* find_work();
+  process* steal() noexcept;
+  process* take_global() noexcept;
+  void dispatch(process* p);
+  bool start_process(process* p);
+  void finish(process* p) noexcept;
+  void run_timers();
+  void fire(timer_node* n) noexcept;
+  void stop_spinning() noexcept;
+
+  run_queue runq_;
+  process* runnext_ = nullptr;
+  std::int32_t slice_left_ = 0;
+  std::uint32_t tick_ = 0;
+  std::uint32_t rng_;
+  bool spinning_ = false;
+  parker parker_;
+  timer_heap timers_;
+  moodycamel::ConcurrentQueue<timer_node*> posted_timers_;
+  std::atomic<std::uint32_t> posted_count_{0};
+  std::thread thread_;
+};
+
+/// The scheduler of the calling thread, or nullptr. Not inlined: a fiber may
+/// resume on another thread, and a cached thread-local address would be stale.
+scheduler* current_scheduler() noexcept;
+
+/// The process running on the calling thread, or nullptr.
+inline process* current_process() noexcept {
+  scheduler* s = current_scheduler();
+  return s ? s->current : nullptr;
+}
+
+/// Switches from the running process `p` back to its scheduler; returns when
+/// the process is resumed (possibly on another thread).
+void switch_out(process* p, switch_reason why);
+
+std::int64_t now_ns() noexcept;
+
+}  // namespace troupe::detail

@@ -1,0 +1,135 @@
+#include "stack_pool.hpp"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <system_error>
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+
+namespace troupe::detail {
+
+namespace {
+
+constexpr std::size_t chunk_bytes = 64u << 20;
+constexpr std::size_t carve_batch = 64;
+constexpr std::size_t cache_limit = 512;
+
+void* map_reserve(std::size_t bytes) {
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "troupe: mapping process stacks");
+  // Transparent huge pages would commit 2 MiB where a process touches 4 KiB.
+  ::madvise(p, bytes, MADV_NOHUGEPAGE);
+  return p;
+}
+
+bool probe_cheap_guards() {
+  void* p = ::mmap(nullptr, 2 * stack_pool::page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return false;
+  const bool ok = ::madvise(p, stack_pool::page, MADV_GUARD_INSTALL) == 0;
+  ::munmap(p, 2 * stack_pool::page);
+  return ok;
+}
+
+std::size_t class_of(std::size_t bytes) noexcept {
+  if (bytes <= stack_pool::min_slot) return 0;
+  return static_cast<std::size_t>(std::bit_width((bytes - 1) / stack_pool::min_slot));
+}
+
+}  // namespace
+
+stack_pool::stack_pool() : cheap_guards_(probe_cheap_guards()) {}
+
+stack_pool::~stack_pool() {
+  for (auto& [p, n] : mappings_) ::munmap(p, n);
+}
+
+void stack_pool::install_guard(char* guard_page) noexcept {
+  if (cheap_guards_) {
+    ::madvise(guard_page, page, MADV_GUARD_INSTALL);
+  } else if (mprotect_guards_ < mprotect_guard_budget) {
+    if (::mprotect(guard_page, page, PROT_NONE) == 0) ++mprotect_guards_;
+  }
+}
+
+stack_slot stack_pool::acquire(std::size_t request, cache& c) {
+  const std::size_t want = std::max(request, min_slot);
+  if (want > max_pooled_slot) {
+    const std::size_t bytes = (want + page - 1) / page * page;
+    char* base = static_cast<char*>(map_reserve(bytes));
+    ::mprotect(base, page, PROT_NONE);  // a big stack is rare: a split mapping is fine
+    return {base + page, static_cast<std::uint32_t>(bytes - page), dedicated};
+  }
+  const std::size_t k = class_of(want);
+  auto& mine = c.free[k];
+  if (mine.empty()) carve(k, c);
+  char* base = mine.back();
+  mine.pop_back();
+  return {base + page, static_cast<std::uint32_t>(class_size(k) - page), static_cast<std::uint8_t>(k)};
+}
+
+void stack_pool::carve(std::size_t k, cache& c) {
+  auto& mine = c.free[k];
+  const std::size_t slot = class_size(k);
+  char* fresh = nullptr;
+  std::size_t n_fresh = 0;
+  {
+    std::lock_guard lock(mu_);
+    auto& shared = free_[k];
+    if (!shared.empty()) {
+      const std::size_t n = std::min(carve_batch, shared.size());
+      mine.insert(mine.end(), shared.end() - static_cast<std::ptrdiff_t>(n), shared.end());
+      shared.resize(shared.size() - n);
+      return;
+    }
+    auto& [next, end] = chunk_[k];
+    if (next == end) {
+      const std::size_t bytes = std::max(chunk_bytes, slot);
+      next = static_cast<char*>(map_reserve(bytes));
+      end = next + bytes;
+      mappings_.emplace_back(next, bytes);
+    }
+    n_fresh = std::min(carve_batch, static_cast<std::size_t>(end - next) / slot);
+    fresh = next;
+    next += n_fresh * slot;
+    if (!cheap_guards_) {
+      // The mprotect budget is shared state: install under the lock.
+      for (std::size_t i = 0; i < n_fresh; ++i) install_guard(fresh + i * slot);
+    }
+  }
+  for (std::size_t i = n_fresh; i-- > 0;) {
+    char* base = fresh + i * slot;
+    if (cheap_guards_) install_guard(base);
+    mine.push_back(base);
+  }
+}
+
+void stack_pool::release(const stack_slot& s, cache& c) noexcept {
+  char* base = s.lo - page;
+  if (s.size_class == dedicated) {
+    ::munmap(base, s.size + page);
+    return;
+  }
+  auto& mine = c.free[s.size_class];
+  mine.push_back(base);
+  if (mine.size() <= cache_limit) return;
+  std::lock_guard lock(mu_);
+  auto& shared = free_[s.size_class];
+  const auto half = static_cast<std::ptrdiff_t>(mine.size() / 2);
+  shared.insert(shared.end(), mine.begin(), mine.begin() + half);
+  mine.erase(mine.begin(), mine.begin() + half);
+}
+
+void stack_pool::drain(cache& c) noexcept {
+  std::lock_guard lock(mu_);
+  for (std::size_t k = 0; k < n_classes; ++k) {
+    free_[k].insert(free_[k].end(), c.free[k].begin(), c.free[k].end());
+    c.free[k].clear();
+  }
+}
+
+}  // namespace troupe::detail

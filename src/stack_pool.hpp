@@ -1,0 +1,65 @@
+#pragma once
+// Process stacks: carved from large mappings, a guard page under each, pages
+// committed only when touched, and recycled through per-scheduler caches so a
+// steady stream of spawns touches no new memory.
+//
+// Guard pages: on Linux >= 6.13 MADV_GUARD_INSTALL marks a guard page without
+// splitting the mapping, so every stack gets one at no cost in mappings. On
+// older kernels a PROT_NONE page splits the mapping in two; with the default
+// limit of 65,530 mappings per process we then guard the first
+// `mprotect_guard_budget` stacks only (see docs/design.md).
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "process_record.hpp"
+
+namespace troupe::detail {
+
+class stack_pool {
+ public:
+  static constexpr std::size_t page = 4096;
+  static constexpr std::size_t min_slot = 16 * 1024;
+  static constexpr std::size_t max_pooled_slot = 1024 * 1024;
+  static constexpr std::size_t n_classes = 7;  // 16K .. 1M
+  static constexpr std::uint8_t dedicated = 0xff;
+  static constexpr std::size_t mprotect_guard_budget = 16384;
+
+  /// Free stacks kept by one scheduler.
+  struct cache {
+    std::array<std::vector<char*>, n_classes> free;
+  };
+
+  stack_pool();
+  ~stack_pool();
+  stack_pool(const stack_pool&) = delete;
+  stack_pool& operator=(const stack_pool&) = delete;
+
+  /// A stack with at least `request` bytes of address space (guard included).
+  /// Throws std::system_error when no memory can be mapped.
+  stack_slot acquire(std::size_t request, cache& c);
+  void release(const stack_slot& s, cache& c) noexcept;
+  /// Returns a cache's stacks to the shared lists (when a scheduler stops).
+  void drain(cache& c) noexcept;
+
+  /// True when guard pages cost no mappings (MADV_GUARD_INSTALL works).
+  [[nodiscard]] bool cheap_guards() const noexcept { return cheap_guards_; }
+
+ private:
+  static std::size_t class_size(std::size_t k) noexcept { return min_slot << k; }
+  void carve(std::size_t k, cache& c);
+  void install_guard(char* guard_page) noexcept;
+
+  bool cheap_guards_ = false;
+  std::mutex mu_;
+  std::array<std::vector<char*>, n_classes> free_;
+  std::array<std::pair<char*, char*>, n_classes> chunk_{};  // [next, end) of the current chunk
+  std::vector<std::pair<void*, std::size_t>> mappings_;
+  std::size_t mprotect_guards_ = 0;
+};
+
+}  // namespace troupe::detail

@@ -1,0 +1,131 @@
+// send_after, cancel_timer, sleep_for and receive timeouts.
+
+#include <limits>
+#include <stdexcept>
+#include <thread>
+
+#include "runtime_impl.hpp"
+#include "troupe/receive.hpp"
+#include "troupe/timer.hpp"
+
+namespace troupe::detail {
+
+namespace {
+
+// A wait with a deadline arms a timer on the process's current scheduler; the
+// timer names the wait by sequence number, so a late timer cannot end a later
+// wait.
+void arm_wake(process* p, std::int64_t deadline) {
+  timer_node* n = new_timer();
+  n->deadline = deadline;
+  n->kind = timer_kind::wake;
+  n->target = p->pid();
+  n->seq = p->wait_seq.fetch_add(1, std::memory_order_acq_rel) + 1;
+  n->owner = p->sched;
+  n->refs.store(2, std::memory_order_relaxed);  // the heap's and the process's
+  p->sched->add_timer(n);
+  p->wait_timer = n;
+}
+
+bool cancel_node(timer_node* n) noexcept {
+  timer_status pending = timer_status::pending;
+  if (!n->status.compare_exchange_strong(pending, timer_status::cancelled, std::memory_order_acq_rel)) return false;
+  if (message_node* m = std::exchange(n->msg, nullptr)) m->destroy(m);
+  scheduler* s = current_scheduler();
+  if (s == n->owner) {
+    s->drop_timer(n);
+  } else {
+    timer_retain(n);  // for the owner, which unlinks it when it next runs
+    n->owner->post_timer(n, /*wake=*/false);
+  }
+  return true;
+}
+
+void disarm(process* p) noexcept {
+  if (timer_node* n = std::exchange(p->wait_timer, nullptr)) {
+    cancel_node(n);
+    timer_release(n);
+  }
+}
+
+struct disarm_on_exit {
+  process* p;
+  ~disarm_on_exit() { disarm(p); }
+};
+
+}  // namespace
+
+std::int64_t deadline_after(std::chrono::nanoseconds timeout) noexcept {
+  if (timeout.count() <= 0) return 0;
+  const std::int64_t now = now_ns();
+  if (timeout.count() > std::numeric_limits<std::int64_t>::max() - now) return -1;  // as good as forever
+  return now + timeout.count();
+}
+
+bool recv_wait(recv_cursor& c, std::int64_t deadline) {
+  auto* p = static_cast<process*>(c.proc);
+  if (deadline == 0) return false;
+  if (deadline > 0) {
+    if (now_ns() >= deadline) return false;
+    arm_wake(p, deadline);
+  }
+  {
+    disarm_on_exit guard{p};
+    switch_out(p, switch_reason::wait_msg);
+  }
+  check_signals(p);
+  return deadline < 0 || p->mbox.maybe_nonempty() || now_ns() < deadline;
+}
+
+timer_ref start_send_timer(pid to, std::int64_t deadline, message_node* m) {
+  runtime_impl* rt = the_runtime.load(std::memory_order_acquire);
+  if (!rt) {
+    m->destroy(m);
+    throw std::logic_error("troupe::send_after: no runtime is running");
+  }
+  timer_node* n;
+  try {
+    n = new_timer();
+  } catch (...) {
+    m->destroy(m);
+    throw;
+  }
+  n->deadline = deadline > 0 ? deadline : now_ns();
+  n->kind = timer_kind::send;
+  n->target = to;
+  n->msg = m;
+  n->refs.store(2, std::memory_order_relaxed);  // the heap's and the handle's
+  if (scheduler* s = current_scheduler()) {
+    n->owner = s;
+    s->add_timer(n);
+  } else {
+    n->owner = rt->scheds.front().get();
+    n->owner->post_timer(n, /*wake=*/true);
+  }
+  return timer_ref(n);
+}
+
+void sleep_until_ns(std::int64_t deadline) {
+  process* p = current_process();
+  if (!p) {
+    if (deadline > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(deadline - now_ns()));
+    return;
+  }
+  charge(p, 1);
+  while (deadline != 0 && (deadline < 0 || now_ns() < deadline)) {
+    if (deadline > 0) arm_wake(p, deadline);
+    {
+      disarm_on_exit guard{p};
+      switch_out(p, switch_reason::wait_timer);
+    }
+    check_signals(p);
+  }
+}
+
+}  // namespace troupe::detail
+
+namespace troupe {
+
+bool cancel_timer(const timer_ref& t) noexcept { return t && detail::cancel_node(t.node()); }
+
+}  // namespace troupe
