@@ -53,8 +53,14 @@ struct mailbox {
     return nullptr;
   }
 
-  /// Any thread; exact once pushes have completed.
-  bool maybe_nonempty() const noexcept { return head.load(std::memory_order_seq_cst) != &stub; }
+  /// Consumer side (the owner, or its scheduler on its behalf). False only if
+  /// the queue was empty: the tail is the stub, nothing follows it, and no
+  /// producer has swung the head. Looking at the head alone is not enough: the
+  /// stub can be re-queued behind a message whose link is still being written.
+  bool maybe_nonempty() const noexcept {
+    return head.load(std::memory_order_seq_cst) != &stub || tail != &stub ||
+           stub.next.load(std::memory_order_acquire) != nullptr;
+  }
 };
 
 }  // namespace troupe::detail

@@ -134,7 +134,9 @@ process* scheduler::steal() noexcept {
     process* got[run_queue::capacity / 2 + 1];
     const std::uint32_t m = victim->runq_.steal_half(got);
     if (m == 0) continue;
-    for (std::uint32_t i = 1; i < m; ++i) runq_.push(got[i]);  // our queue is empty: they fit
+    for (std::uint32_t i = 1; i < m; ++i) {
+      if (!runq_.push(got[i])) rt.global_q.enqueue(got[i]);
+    }
     got[0]->budget = reductions_per_slice;
     return got[0];
   }
@@ -278,7 +280,11 @@ void scheduler::loop() {
   while (!rt.quit.load(std::memory_order_acquire)) {
     run_timers();
     process* p = next_local();
-    if (!p) p = find_work();
+    if (p) {
+      stop_spinning();
+    } else {
+      p = find_work();
+    }
     if (p) dispatch(p);
   }
   tls_scheduler = nullptr;

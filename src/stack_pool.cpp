@@ -87,7 +87,7 @@ void stack_pool::carve(std::size_t k, cache& c) {
       return;
     }
     auto& [next, end] = chunk_[k];
-    if (next == end) {
+    if (static_cast<std::size_t>(end - next) < slot) {
       const std::size_t bytes = std::max(chunk_bytes, slot);
       next = static_cast<char*>(map_reserve(bytes));
       end = next + bytes;
