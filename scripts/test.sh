@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Full test run for troupe on a Debian 12 machine (as root, or with sudo for
+# the package step):
+#
+#   1. install missing Debian packages            (scripts/install-deps.sh)
+#   2. configure + build  -> build/               (RelWithDebInfo, asserts on)
+#   3. ctest
+#   4. install into a temp prefix and build + run tests/consumer against it
+#   5. AddressSanitizer + UBSan build -> build-asan/, and its ctest
+#   6. benchmark smoke: build/bench/troupe-bench all quick=1
+#
+# Environment knobs:
+#   TROUPE_SKIP_ASAN=1        skip step 5
+#   TROUPE_SKIP_BENCH=1       skip step 6
+#   TROUPE_SKIP_DEPS=1        skip step 1
+#   TROUPE_BUILD_TYPE=Debug   build type of build/ (default RelWithDebInfo)
+#   TROUPE_TEST_TIMEOUT=300   per-test timeout in seconds (ASan: 2x)
+#   TROUPE_CTEST_JOBS=2       parallel ctest jobs
+#   JOBS=N                    parallel build jobs (default: nproc)
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+
+start=$SECONDS
+jobs="${JOBS:-$(nproc)}"
+build_type="${TROUPE_BUILD_TYPE:-RelWithDebInfo}"
+timeout="${TROUPE_TEST_TIMEOUT:-300}"
+ctest_jobs="${TROUPE_CTEST_JOBS:-2}"
+step_no=0
+total_pass=0
+total_fail=0
+
+step() {
+  step_no=$((step_no + 1))
+  local t=$((SECONDS - start))
+  printf '\n==================================================================\n'
+  printf '== [%d] %s   (t+%dm%02ds)\n' "$step_no" "$*" $((t / 60)) $((t % 60))
+  printf '==================================================================\n'
+}
+
+on_exit() {
+  local rc=$?
+  local t=$((SECONDS - start))
+  echo
+  if [[ $rc -eq 0 ]]; then
+    echo "test.sh: ALL STEPS PASSED in $((t / 60))m$((t % 60))s"
+  else
+    echo "test.sh: FAILED (exit $rc) at step [$step_no] after $((t / 60))m$((t % 60))s" >&2
+  fi
+}
+trap on_exit EXIT
+
+# run_ctest BUILD_DIR TIMEOUT: runs ctest, adds its counts to the totals.
+run_ctest() {
+  local dir="$1" to="$2" log
+  log="$(mktemp)"
+  local rc=0
+  ctest --test-dir "$dir" --output-on-failure --no-tests=error \
+        -j"$ctest_jobs" --timeout "$to" 2>&1 | tee "$log" || rc=$?
+  # "100% tests passed, 0 tests failed out of 42"
+  local line
+  line="$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n1 || true)"
+  rm -f "$log"
+  if [[ -n "$line" ]]; then
+    local failed total
+    failed="$(sed -E 's/.* ([0-9]+) tests? failed out of.*/\1/' <<<"$line")"
+    total="$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$line")"
+    total_pass=$((total_pass + total - failed))
+    total_fail=$((total_fail + failed))
+  fi
+  return "$rc"
+}
+
+# --------------------------------------------------------------------------
+if [[ "${TROUPE_SKIP_DEPS:-0}" != 1 ]]; then
+  step "Installing dependencies"
+  "$repo/scripts/install-deps.sh"
+fi
+
+# --------------------------------------------------------------------------
+step "Configure + build ($build_type) -> build/"
+# RelWithDebInfo, but keep assert() enabled (no -DNDEBUG) for the tests.
+cmake -S . -B build \
+  -DCMAKE_BUILD_TYPE="$build_type" \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g" \
+  -DTROUPE_SANITIZE= \
+  -DTROUPE_BUILD_TESTS=ON -DTROUPE_BUILD_BENCH=ON -DTROUPE_BUILD_EXAMPLES=ON
+cmake --build build -j"$jobs"
+
+# --------------------------------------------------------------------------
+step "ctest (build/)"
+run_ctest build "$timeout"
+
+# --------------------------------------------------------------------------
+step "Install + find_package consumer (tests/consumer)"
+tmp="$(mktemp -d /tmp/troupe-install.XXXXXX)"
+cmake --install build --prefix "$tmp/prefix"
+cmake -S tests/consumer -B "$tmp/consumer-build" \
+  -DCMAKE_BUILD_TYPE="$build_type" \
+  -DCMAKE_PREFIX_PATH="$tmp/prefix"
+cmake --build "$tmp/consumer-build" -j"$jobs"
+"$tmp/consumer-build/troupe-consumer"
+rm -rf "$tmp"
+echo "consumer: OK"
+
+# --------------------------------------------------------------------------
+if [[ "${TROUPE_SKIP_ASAN:-0}" != 1 ]]; then
+  step "AddressSanitizer + UBSan build -> build-asan/"
+  cmake -S . -B build-asan \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g" \
+    -DTROUPE_SANITIZE=address,undefined \
+    -DTROUPE_BUILD_TESTS=ON -DTROUPE_BUILD_BENCH=OFF -DTROUPE_BUILD_EXAMPLES=OFF
+  cmake --build build-asan -j"$jobs"
+
+  step "ctest (build-asan/)"
+  export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_error=0}"
+  export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+  run_ctest build-asan $((timeout * 2))
+else
+  step "AddressSanitizer build skipped (TROUPE_SKIP_ASAN=1)"
+fi
+
+# --------------------------------------------------------------------------
+if [[ "${TROUPE_SKIP_BENCH:-0}" != 1 ]]; then
+  step "Benchmark smoke: troupe-bench all quick=1"
+  if [[ ! -x build/bench/troupe-bench ]]; then
+    echo "build/bench/troupe-bench was not built" >&2
+    exit 1
+  fi
+  build/bench/troupe-bench all quick=1
+else
+  step "Benchmark smoke skipped (TROUPE_SKIP_BENCH=1)"
+fi
+
+echo
+echo "ctest: ${total_pass} passed, ${total_fail} failed"
