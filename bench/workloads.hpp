@@ -1,0 +1,16 @@
+#pragma once
+// The workloads of troupe-bench. Each starts its own runtime, runs, and prints
+// its RESULT lines.
+
+#include "harness.hpp"
+
+namespace bench {
+
+void spawn_blocked(const args& a);
+void spawn_exit(const args& a);
+void ring(const args& a);
+void pingpong(const args& a);
+void skynet(const args& a);
+void fanin(const args& a);
+
+}  // namespace bench
