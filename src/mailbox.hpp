@@ -1,7 +1,11 @@
 #pragma once
-// The mailbox: Vyukov's intrusive multi-producer single-consumer queue.
-// Push is one exchange and one store, never blocks and never takes a lock; an
-// empty mailbox is three pointers. Only the owning process pops.
+// The mailbox: one word. Senders push onto a lock-free stack (one
+// compare-exchange, never blocks, never takes a lock); the owner takes the
+// whole stack with one exchange and reverses it, so per-sender order holds.
+// The same word says whether the owner is parked waiting for a message: a
+// sender whose push replaces the `blocked` mark has woken the owner and must
+// schedule it. The push and the wake-up check are one atomic step, so a
+// wake-up cannot be lost (after CAF's lifo_inbox).
 
 #include <atomic>
 
@@ -10,56 +14,45 @@
 namespace troupe::detail {
 
 struct mailbox {
-  std::atomic<mpsc_node*> head{&stub};  // producers swing this
-  mpsc_node stub;
-  mpsc_node* tail = &stub;  // consumer side
+  static mpsc_node* blocked() noexcept { return reinterpret_cast<mpsc_node*>(std::uintptr_t{1}); }
 
-  void reset() noexcept {
-    stub.next.store(nullptr, std::memory_order_relaxed);
-    head.store(&stub, std::memory_order_relaxed);
-    tail = &stub;
+  std::atomic<mpsc_node*> head{nullptr};
+
+  /// Any thread. Returns true if the owner was parked: the caller woke it.
+  bool push(mpsc_node* n) noexcept {
+    mpsc_node* old = head.load(std::memory_order_relaxed);
+    for (;;) {
+      n->next.store(old == blocked() ? nullptr : old, std::memory_order_relaxed);
+      if (head.compare_exchange_weak(old, n, std::memory_order_acq_rel, std::memory_order_relaxed)) {
+        return old == blocked();
+      }
+    }
   }
 
-  /// Any thread. seq_cst so that the push is ordered before the caller's
-  /// following look at the receiver's state (the no-lost-wake-up handshake).
-  void push(mpsc_node* n) noexcept {
-    n->next.store(nullptr, std::memory_order_relaxed);
-    mpsc_node* prev = head.exchange(n, std::memory_order_seq_cst);
-    prev->next.store(n, std::memory_order_release);
+  /// Owner only, while running: everything pushed so far, newest first.
+  mpsc_node* take_all() noexcept {
+    if (head.load(std::memory_order_relaxed) == nullptr) return nullptr;
+    return head.exchange(nullptr, std::memory_order_acq_rel);
   }
 
-  /// Consumer only. nullptr when empty, or when a producer is between its two
-  /// steps (maybe_nonempty() then stays true until it finishes).
-  mpsc_node* pop() noexcept {
-    mpsc_node* t = tail;
-    mpsc_node* next = t->next.load(std::memory_order_acquire);
-    if (t == &stub) {
-      if (!next) return nullptr;
-      tail = next;
-      t = next;
-      next = next->next.load(std::memory_order_acquire);
-    }
-    if (next) {
-      tail = next;
-      return t;
-    }
-    if (t != head.load(std::memory_order_acquire)) return nullptr;
-    push(&stub);
-    next = t->next.load(std::memory_order_acquire);
-    if (next) {
-      tail = next;
-      return t;
-    }
-    return nullptr;
+  /// Owner's scheduler, after the owner switched out to wait. True if it is
+  /// now parked; false if messages arrived (it should keep running).
+  bool try_block() noexcept {
+    mpsc_node* expected = nullptr;
+    return head.compare_exchange_strong(expected, blocked(), std::memory_order_acq_rel);
   }
 
-  /// Consumer side (the owner, or its scheduler on its behalf). False only if
-  /// the queue was empty: the tail is the stub, nothing follows it, and no
-  /// producer has swung the head. Looking at the head alone is not enough: the
-  /// stub can be re-queued behind a message whose link is still being written.
-  bool maybe_nonempty() const noexcept {
-    return head.load(std::memory_order_seq_cst) != &stub || tail != &stub ||
-           stub.next.load(std::memory_order_acquire) != nullptr;
+  /// A waker that is not a sender (a timer, a signal). True if it took the
+  /// parked owner and must schedule it.
+  bool try_unblock() noexcept {
+    mpsc_node* expected = blocked();
+    return head.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel);
+  }
+
+  /// Owner only: anything waiting to be taken?
+  [[nodiscard]] bool has_messages() const noexcept {
+    mpsc_node* h = head.load(std::memory_order_acquire);
+    return h != nullptr && h != blocked();
   }
 };
 

@@ -18,10 +18,10 @@ namespace troupe::detail {
 
 namespace {
 
-std::atomic<mpsc_node*>* link_of(recv_cursor& c) noexcept { return static_cast<std::atomic<mpsc_node*>*>(c.link); }
 
-void make_runnable(runtime_impl* rt, process* p) {
-  scheduler* s = current_scheduler();
+
+void make_runnable(runtime_impl* rt, scheduler* s, process* p) {
+  p->state.store(pstate::runnable, std::memory_order_relaxed);
   if (s) {
     s->run_next(p);  // run the receiver next, here: a round trip stays on one core
   } else {
@@ -38,12 +38,7 @@ void deliver(pid to, message_node* m) {
     m->destroy(m);  // to a dead pid: dropped, as in Erlang
   } else {
     m->generation = to.generation();
-    r->mbox.push(m);
-    pstate st = r->state.load(std::memory_order_seq_cst);
-    if (st == pstate::waiting_msg &&
-        r->state.compare_exchange_strong(st, pstate::runnable, std::memory_order_acq_rel)) {
-      make_runnable(rt, r);
-    }
+    if (r->mbox.push(m)) make_runnable(rt, current_scheduler(), r);
   }
   if (process* me = current_process()) charge(me, 1);
 }
@@ -52,40 +47,34 @@ recv_cursor recv_begin() {
   process* p = current_process();
   if (!p) throw std::logic_error("troupe::receive: called outside a process");
   charge(p, 1);
-  return {p, &p->saved.next};
+  return {p, &p->saved.next, &p->saved_tail};
 }
 
-message_node* recv_peek(recv_cursor& c) noexcept {
-  auto* link = link_of(c);
-  if (mpsc_node* n = link->load(std::memory_order_relaxed)) return static_cast<message_node*>(n);
-  // At the end of the saved list: pull the next message from the mailbox.
+message_node* recv_pull(recv_cursor& c) noexcept {
   auto* p = static_cast<process*>(c.proc);
+  mpsc_node* newest_first = p->mbox.take_all();
+  if (!newest_first) return nullptr;
+  // Reverse into arrival order, dropping messages meant for an earlier
+  // process in this slot, and append to the saved list.
   const std::uint32_t gen = p->generation.load(std::memory_order_relaxed);
-  while (mpsc_node* n = p->mbox.pop()) {
-    auto* m = static_cast<message_node*>(n);
-    if (m->generation != gen) {  // meant for an earlier process in this slot
+  mpsc_node* oldest_first = nullptr;
+  mpsc_node* last = nullptr;
+  while (newest_first) {
+    mpsc_node* next = newest_first->next.load(std::memory_order_relaxed);
+    auto* m = static_cast<message_node*>(newest_first);
+    if (m->generation != gen) {
       m->destroy(m);
-      continue;
+    } else {
+      m->next.store(oldest_first, std::memory_order_relaxed);
+      if (!last) last = m;
+      oldest_first = m;
     }
-    m->next.store(nullptr, std::memory_order_relaxed);
-    p->saved_tail->store(m, std::memory_order_relaxed);
-    p->saved_tail = &m->next;
-    return m;
+    newest_first = next;
   }
-  return nullptr;
-}
-
-void recv_skip(recv_cursor& c) noexcept {
-  c.link = &link_of(c)->load(std::memory_order_relaxed)->next;
-}
-
-message_node* recv_take(recv_cursor& c) noexcept {
-  auto* link = link_of(c);
-  auto* m = static_cast<message_node*>(link->load(std::memory_order_relaxed));
-  link->store(m->next.load(std::memory_order_relaxed), std::memory_order_relaxed);
-  auto* p = static_cast<process*>(c.proc);
-  if (p->saved_tail == &m->next) p->saved_tail = link;
-  return m;
+  if (!oldest_first) return nullptr;
+  p->saved_tail->store(oldest_first, std::memory_order_relaxed);
+  p->saved_tail = &last->next;
+  return static_cast<message_node*>(oldest_first);
 }
 
 }  // namespace troupe::detail

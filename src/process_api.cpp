@@ -6,16 +6,8 @@
 
 namespace troupe::detail {
 
-void check_signals(process* p) {
+void act_on_signals(process* p) {
   if (p->signals.load(std::memory_order_acquire) & sig_shutdown) throw forced_exit{};
-}
-
-void charge(process* p, int n) {
-  p->reductions += static_cast<std::uint64_t>(n);
-  p->budget -= n;
-  if (p->budget <= 0) switch_out(p, switch_reason::yield);
-  if (p->signals.load(std::memory_order_relaxed) != 0) [[unlikely]]
-    check_signals(p);
 }
 
 pid spawn_closure(const spawn_options& opts, closure* c) {

@@ -42,14 +42,12 @@ void destroy_list(mpsc_node* n) noexcept {
 
 void process_entry(transfer_t t) {
   auto* s = static_cast<scheduler*>(t.data);
-  s->ctx = t.fctx;
   fiber_info came_from;
   fiber_started(came_from);
+  s->after_switch(t.fctx);
   process* p = s->current;
   run_body(p);
-  scheduler* last = p->sched;
-  p->reason = switch_reason::exit;
-  switch_to(last->ctx, nullptr, last->thread_fiber, /*leaving_for_good=*/true);
+  switch_out(p, switch_reason::exit);
   __builtin_unreachable();
 }
 
@@ -62,10 +60,7 @@ void recycle(runtime_impl& rt, process* p, record_cache* cache) noexcept {
   p->generation.store(g, std::memory_order_seq_cst);
   destroy_list(p->saved.next.exchange(nullptr, std::memory_order_relaxed));
   p->saved_tail = &p->saved.next;
-  while (mpsc_node* n = p->mbox.pop()) {
-    auto* m = static_cast<message_node*>(n);
-    m->destroy(m);
-  }
+  destroy_list(p->mbox.take_all());
   if (p->heap) {
     destroy_heap(p->heap);
     p->heap = nullptr;

@@ -21,7 +21,7 @@ enum class pstate : std::uint32_t {
   free,           // slot unused
   runnable,       // in a run queue (or about to be)
   running,        // on a scheduler
-  waiting_msg,    // parked in receive: a send makes it runnable
+  waiting_msg,    // parked in receive (the mailbox word holds the wake-up)
   waiting_timer,  // parked in sleep_for: only its timer (or a signal) wakes it
   exiting,
 };
@@ -44,7 +44,7 @@ struct stack_slot {
 
 struct alignas(64) process {
   // -- touched by senders and wakers (one cache line) --
-  mailbox mbox;                          // 24 bytes
+  mailbox mbox;                          // 8 bytes
   std::atomic<std::uint32_t> generation{0};
   std::atomic<pstate> state{pstate::free};
   std::atomic<std::uint32_t> signals{0};

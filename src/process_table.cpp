@@ -2,18 +2,20 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <new>
 #include <system_error>
 
 namespace troupe::detail {
 
-namespace {
-constexpr std::size_t batch = 256;        // records moved between a cache and the shared list
-constexpr std::size_t cache_limit = 1024;  // a scheduler keeps at most this many free records
-}  // namespace
-
-process_table::process_table(std::size_t capacity) : capacity_(capacity + 1) {
+process_table::process_table(std::size_t capacity)
+    : capacity_(capacity + 1),
+      // Records move between a scheduler's cache and the shared list in
+      // batches; a small table gets small batches, so that free records do
+      // not sit in one scheduler's cache while another finds the table full.
+      batch_(std::clamp<std::size_t>(capacity / 256, 1, 256)),
+      cache_limit_(4 * batch_) {
   // Address space only: pages are committed when a record is first used.
   void* mem = ::mmap(nullptr, capacity_ * sizeof(process), PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -48,7 +50,7 @@ process* process_table::refill(record_cache* cache) {
       global_free_ = p->next_free;
       --global_count_;
       // Move a batch into the cache so the next spawns skip the lock.
-      for (std::size_t k = 1; cache && k < batch && global_free_; ++k) {
+      for (std::size_t k = 1; cache && k < batch_ && global_free_; ++k) {
         process* q = global_free_;
         global_free_ = q->next_free;
         --global_count_;
@@ -60,10 +62,11 @@ process* process_table::refill(record_cache* cache) {
     }
   }
   // Carve never-used slots; the first to touch a record's page is its spawner.
-  const std::uint32_t want = cache ? static_cast<std::uint32_t>(batch) : 1;
   std::uint32_t first = high_water_.load(std::memory_order_relaxed);
+  std::uint32_t want;
   for (;;) {
-    if (first + want > capacity_) {
+    want = static_cast<std::uint32_t>(std::min<std::size_t>(cache ? batch_ : 1, capacity_ - first));
+    if (want == 0) {
       throw std::system_error(std::make_error_code(std::errc::resource_unavailable_try_again),
                               "troupe: process table full (raise runtime_options::max_processes)");
     }
@@ -89,22 +92,22 @@ void process_table::release(process* p, record_cache* cache) noexcept {
   if (cache) {
     p->next_free = cache->head;
     cache->head = p;
-    if (++cache->count <= cache_limit) return;
+    if (++cache->count <= cache_limit_) return;
     // Too many: hand a batch back to the shared list for other schedulers.
     process* chain = nullptr;
     process* last = nullptr;
-    for (std::size_t k = 0; k < batch; ++k) {
+    for (std::size_t k = 0; k < batch_; ++k) {
       process* q = cache->head;
       cache->head = q->next_free;
       q->next_free = chain;
       if (!last) last = q;
       chain = q;
     }
-    cache->count -= batch;
+    cache->count -= batch_;
     std::lock_guard lock(mu_);
     last->next_free = global_free_;
     global_free_ = chain;
-    global_count_ += batch;
+    global_count_ += batch_;
     return;
   }
   std::lock_guard lock(mu_);

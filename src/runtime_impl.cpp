@@ -53,17 +53,23 @@ void runtime_impl::wake_one() noexcept {
 }
 
 void runtime_impl::wake_for_signal(process* p) {
-  for (pstate from : {pstate::waiting_msg, pstate::waiting_timer}) {
-    if (p->state.compare_exchange_strong(from, pstate::runnable, std::memory_order_acq_rel)) {
-      scheduler* s = current_scheduler();
-      if (s && s->current) {
-        s->run_next(p);
-      } else {
-        inject(p);
-      }
-      return;
-    }
+  if (!claim_wait(p)) return;
+  scheduler* s = current_scheduler();
+  if (s && s->current) {
+    s->run_next(p);
+  } else {
+    inject(p);
   }
+}
+
+bool claim_wait(process* p) noexcept {
+  pstate sleeping = pstate::waiting_timer;
+  if (p->mbox.try_unblock() ||
+      p->state.compare_exchange_strong(sleeping, pstate::runnable, std::memory_order_acq_rel)) {
+    p->state.store(pstate::runnable, std::memory_order_relaxed);
+    return true;
+  }
+  return false;
 }
 
 void runtime_impl::process_exited() noexcept {
@@ -97,9 +103,11 @@ void runtime_impl::shutdown() {
   for (auto& s : scheds) s->release_leftovers();
   // Messages sent to a process as it died may still sit in its old mailbox.
   table.for_each_slot([](process& p) {
-    while (mpsc_node* n = p.mbox.pop()) {
+    for (mpsc_node* n = p.mbox.take_all(); n;) {
+      mpsc_node* next = n->next.load(std::memory_order_relaxed);
       auto* m = static_cast<message_node*>(n);
       m->destroy(m);
+      n = next;
     }
   });
 }

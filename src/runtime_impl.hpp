@@ -66,10 +66,27 @@ class runtime_impl {
 /// The runtime, while one exists.
 extern std::atomic<runtime_impl*> the_runtime;
 
+/// Takes a parked process (in receive or sleep_for) for waking; true if this
+/// caller must now schedule it.
+bool claim_wait(process* p) noexcept;
+
+/// Throws forced_exit if `p` must stop (the slow path of check_signals).
+void act_on_signals(process* p);
+
+/// Acts on pending signals (may throw forced_exit to unwind the process).
+inline void check_signals(process* p) {
+  if (p->signals.load(std::memory_order_relaxed) != 0) [[unlikely]]
+    act_on_signals(p);
+}
+
 /// Charges reductions to `p`, yielding when its slice is spent, and acts on
 /// pending signals. Every runtime call made by a process goes through here.
-void charge(process* p, int n);
-/// Throws forced_exit if `p` must stop.
-void check_signals(process* p);
+inline void charge(process* p, int n) {
+  p->reductions += static_cast<std::uint64_t>(n);
+  p->budget -= n;
+  if (p->budget <= 0) [[unlikely]]
+    switch_out(p, switch_reason::yield);
+  check_signals(p);
+}
 
 }  // namespace troupe::detail

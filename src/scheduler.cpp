@@ -260,13 +260,8 @@ void scheduler::fire(timer_node* n) noexcept {
         // deliver only throws to unwind a process; we are not in one.
       }
     } else if (process* p = rt.table.lookup(n->target);
-               p && p->wait_seq.load(std::memory_order_acquire) == n->seq) {
-      for (pstate from : {pstate::waiting_msg, pstate::waiting_timer}) {
-        if (p->state.compare_exchange_strong(from, pstate::runnable, std::memory_order_acq_rel)) {
-          push_local(p);
-          break;
-        }
-      }
+               p && p->wait_seq.load(std::memory_order_acquire) == n->seq && claim_wait(p)) {
+      push_local(p);
     }
   }
   timer_release(n);
@@ -290,41 +285,76 @@ void scheduler::loop() {
   tls_scheduler = nullptr;
 }
 
+// Switching. A process that stops running (to wait, yield or exit) switches
+// straight to the next process of this scheduler when there is one, and to the
+// scheduler loop otherwise. Either way the context it leaves is only complete
+// once the switch is done, so whatever follows it, the next process or the
+// loop, first runs after_switch() to put the previous process where it
+// belongs: parked, queued, or recycled.
+
 void scheduler::dispatch(process* p) {
+  if (!prepare(p)) return;
+  pending_prev_ = nullptr;
+  const transfer_t t = switch_to(p->ctx, this, fiber_of(p));
+  static_cast<scheduler*>(t.data)->after_switch(t.fctx);
+}
+
+bool scheduler::prepare(process* p) {
+  p->sched = this;
+  current = p;
+  p->state.store(pstate::running, std::memory_order_relaxed);
+  return p->ctx || start_process(p);
+}
+
+process* scheduler::pick_direct() {
+  // Visit the loop now and then, and whenever timers or the global queue
+  // may need it.
+  if ((++tick_ & 63) == 0 || posted_count_.load(std::memory_order_relaxed) != 0) return nullptr;
+  if (!timers_.empty() && timers_.top()->deadline <= now_ns()) return nullptr;
   for (;;) {
-    p->sched = this;
-    current = p;
-    p->state.store(pstate::running, std::memory_order_relaxed);
-    if (!p->ctx && !start_process(p)) return;
-    const transfer_t t = switch_to(p->ctx, this, fiber_of(p));
-    p->ctx = t.fctx;
-    current = nullptr;
-    slice_left_ = p->budget;
-    switch (p->reason) {
-      case switch_reason::yield:
-        slice_left_ = 0;
-        p->state.store(pstate::runnable, std::memory_order_release);
-        push_local(p);
-        return;
-      case switch_reason::wait_msg:
-      case switch_reason::wait_timer: {
-        const pstate waiting = p->reason == switch_reason::wait_msg ? pstate::waiting_msg : pstate::waiting_timer;
-        p->state.store(waiting, std::memory_order_seq_cst);
-        // Look again after publishing the wait: a sender that pushed before it
-        // saw the state may not have woken us.
-        const bool wake = p->signals.load(std::memory_order_seq_cst) != 0 ||
-                          (waiting == pstate::waiting_msg && p->mbox.maybe_nonempty());
-        pstate expected = waiting;
-        if (wake && p->state.compare_exchange_strong(expected, pstate::running, std::memory_order_acq_rel)) {
-          continue;  // resume it right away, within its slice
-        }
-        return;
-      }
-      case switch_reason::exit:
-        finish(p);
-        return;
-    }
+    process* q = next_local();
+    if (!q || prepare(q)) return q;
   }
+}
+
+void scheduler::after_switch(fcontext_t from) {
+  process* prev = std::exchange(pending_prev_, nullptr);
+  if (!prev) {  // we came from the loop
+    ctx = from;
+    return;
+  }
+  prev->ctx = from;
+  switch (prev->reason) {
+    case switch_reason::yield:
+      prev->state.store(pstate::runnable, std::memory_order_release);
+      push_local(prev);
+      return;
+    case switch_reason::wait_msg:
+      prev->state.store(pstate::waiting_msg, std::memory_order_relaxed);
+      // Parking is one compare-exchange on the mailbox word: it fails if a
+      // message came in since the process last looked.
+      if (!prev->mbox.try_block()) return requeue(prev);
+      // A signal set before we parked found nobody to wake: look once more.
+      if (prev->signals.load(std::memory_order_seq_cst) != 0 && prev->mbox.try_unblock()) requeue(prev);
+      return;
+    case switch_reason::wait_timer: {
+      prev->state.store(pstate::waiting_timer, std::memory_order_seq_cst);
+      pstate sleeping = pstate::waiting_timer;
+      if (prev->signals.load(std::memory_order_seq_cst) != 0 &&
+          prev->state.compare_exchange_strong(sleeping, pstate::runnable, std::memory_order_acq_rel)) {
+        requeue(prev);
+      }
+      return;
+    }
+    case switch_reason::exit:
+      finish(prev);
+      return;
+  }
+}
+
+void scheduler::requeue(process* p) {
+  p->state.store(pstate::runnable, std::memory_order_relaxed);
+  run_next(p);
 }
 
 bool scheduler::start_process(process* p) {
@@ -358,8 +388,17 @@ void scheduler::finish(process* p) noexcept {
 void switch_out(process* p, switch_reason why) {
   p->reason = why;
   scheduler* s = p->sched;
-  const transfer_t t = switch_to(s->ctx, nullptr, s->thread_fiber);
-  static_cast<scheduler*>(t.data)->ctx = t.fctx;
+  s->slice_left_ = why == switch_reason::yield ? 0 : p->budget;
+  s->pending_prev_ = p;
+  const bool for_good = why == switch_reason::exit;
+  transfer_t t;
+  if (process* next = s->pick_direct()) {
+    t = switch_to(next->ctx, s, fiber_of(next), for_good);
+  } else {
+    s->current = nullptr;
+    t = switch_to(s->ctx, s, s->thread_fiber, for_good);
+  }
+  static_cast<scheduler*>(t.data)->after_switch(t.fctx);
 }
 
 void scheduler::release_leftovers() noexcept {

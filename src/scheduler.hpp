@@ -42,6 +42,10 @@ class scheduler {
   /// Wakes the thread if parked (for posted timers and shutdown).
   void unpark() noexcept { parker_.unpark(); }
 
+  /// Run by whatever resumes after a switch on this thread: settles the
+  /// process that switched away (`from` is its saved context).
+  void after_switch(fcontext_t from);
+
   /// Frees everything still held after the thread has stopped.
   void release_leftovers() noexcept;
 
@@ -64,13 +68,19 @@ class scheduler {
   process* steal() noexcept;
   process* take_global() noexcept;
   void dispatch(process* p);
+  bool prepare(process* p);
+  process* pick_direct();
+  void requeue(process* p);
   bool start_process(process* p);
   void finish(process* p) noexcept;
   void run_timers();
   void fire(timer_node* n) noexcept;
   void stop_spinning() noexcept;
 
+  friend void switch_out(process* p, switch_reason why);
+
   run_queue runq_;
+  process* pending_prev_ = nullptr;  // switched away from; after_switch() settles it
   process* runnext_ = nullptr;
   std::int32_t slice_left_ = 0;
   std::uint32_t tick_ = 0;

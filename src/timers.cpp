@@ -74,7 +74,7 @@ bool recv_wait(recv_cursor& c, std::int64_t deadline) {
     switch_out(p, switch_reason::wait_msg);
   }
   check_signals(p);
-  return deadline < 0 || p->mbox.maybe_nonempty() || now_ns() < deadline;
+  return deadline < 0 || p->mbox.has_messages() || now_ns() < deadline;
 }
 
 timer_ref start_send_timer(pid to, std::int64_t deadline, message_node* m) {

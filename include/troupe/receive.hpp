@@ -49,18 +49,35 @@ after_clause<std::decay_t<F>> after(std::chrono::duration<Rep, Period> timeout, 
 
 namespace detail {
 
-/// Receive state over the calling process's mailbox (implemented in src/).
+/// Receive state over the calling process's mailbox. Messages already pulled
+/// from the mailbox form the process's "saved" list; `link` is the link to the
+/// next message this receive has not tested yet, `tail` the process's pointer
+/// to the list's last link.
 struct recv_cursor {
   void* proc;
-  void* link;  // the link (std::atomic<mpsc_node*>) to the next message not yet tested
+  std::atomic<mpsc_node*>* link;
+  std::atomic<mpsc_node*>** tail;
 };
 recv_cursor recv_begin();
-message_node* recv_peek(recv_cursor& c) noexcept;
-void recv_skip(recv_cursor& c) noexcept;
-message_node* recv_take(recv_cursor& c) noexcept;
+/// Pulls newly arrived messages onto the saved list; the first of them, or nullptr.
+message_node* recv_pull(recv_cursor& c) noexcept;
 /// Parks until a new message arrives (true) or the deadline passes (false).
 /// deadline_ns: absolute steady-clock time; -1 waits forever, 0 polls.
 bool recv_wait(recv_cursor& c, std::int64_t deadline_ns);
+
+/// The next message to test, or nullptr if there is none yet.
+inline message_node* recv_peek(recv_cursor& c) noexcept {
+  if (mpsc_node* n = c.link->load(std::memory_order_relaxed)) return static_cast<message_node*>(n);
+  return recv_pull(c);
+}
+inline void recv_skip(recv_cursor& c) noexcept { c.link = &c.link->load(std::memory_order_relaxed)->next; }
+/// Unlinks the message at the cursor; the caller owns it.
+inline message_node* recv_take(recv_cursor& c) noexcept {
+  auto* m = static_cast<message_node*>(c.link->load(std::memory_order_relaxed));
+  c.link->store(m->next.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  if (*c.tail == &m->next) *c.tail = c.link;
+  return m;
+}
 std::int64_t deadline_after(std::chrono::nanoseconds timeout) noexcept;
 
 template <class C>
