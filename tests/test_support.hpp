@@ -1,0 +1,221 @@
+#pragma once
+// Shared fixture and helpers for the troupe tests.
+//
+// RuntimeTest is parameterised over the number of schedulers (1, 2, 4). Each
+// test gets its own runtime (only one may exist at a time), created lazily by
+// rt() or explicitly by start(options). After the test body, TearDown checks
+// that every process has exited (process_count() back to 0, waited for with a
+// generous bound), destroys the runtime, and checks that every instrumented
+// message (`tracked`) and every instrumented stack object (`stack_probe`) was
+// destroyed.
+//
+// Timeouts in these tests only detect hangs: `hang_timeout` is far longer than
+// anything should take, and is never a performance requirement.
+
+#include <gtest/gtest.h>
+
+#include <spdlog/logger.h>
+#include <spdlog/sinks/base_sink.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <typeinfo>
+#include <utility>
+#include <vector>
+
+#include <troupe/log.hpp>
+#include <troupe/troupe.hpp>
+
+namespace troupe_test {
+
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+/// Upper bound used to detect hangs (never a speed requirement).
+inline constexpr std::chrono::seconds hang_timeout{30};
+
+/// A message type that counts its live instances.
+struct tracked {
+  static inline std::atomic<long> live{0};
+  int value = 0;
+
+  tracked() noexcept { live.fetch_add(1, std::memory_order_relaxed); }
+  explicit tracked(int v) noexcept : value(v) { live.fetch_add(1, std::memory_order_relaxed); }
+  tracked(const tracked& o) noexcept : value(o.value) { live.fetch_add(1, std::memory_order_relaxed); }
+  tracked(tracked&& o) noexcept : value(o.value) { live.fetch_add(1, std::memory_order_relaxed); }
+  tracked& operator=(const tracked&) = default;
+  tracked& operator=(tracked&&) = default;
+  ~tracked() { live.fetch_sub(1, std::memory_order_relaxed); }
+};
+
+/// An RAII object for process stacks (and closures) that counts live instances.
+struct stack_probe {
+  static inline std::atomic<long> live{0};
+  stack_probe() noexcept { live.fetch_add(1, std::memory_order_relaxed); }
+  stack_probe(const stack_probe&) noexcept { live.fetch_add(1, std::memory_order_relaxed); }
+  stack_probe(stack_probe&&) noexcept { live.fetch_add(1, std::memory_order_relaxed); }
+  stack_probe& operator=(const stack_probe&) = default;
+  ~stack_probe() { live.fetch_sub(1, std::memory_order_relaxed); }
+};
+
+/// Polls `pred` on the calling (non-process) thread until it holds or
+/// `timeout` passes. Returns the last value of pred().
+template <class Pred>
+bool wait_until(Pred&& pred, std::chrono::milliseconds timeout = hang_timeout) {
+  const auto until = steady::now() + timeout;
+  while (!pred()) {
+    if (steady::now() >= until) return pred();
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+/// Inside a process: like wait_until, but sleeps the process (troupe::sleep_for).
+template <class Pred>
+bool process_wait_until(Pred&& pred, std::chrono::milliseconds timeout = hang_timeout) {
+  const auto until = steady::now() + timeout;
+  while (!pred()) {
+    if (steady::now() >= until) return pred();
+    troupe::sleep_for(1ms);
+  }
+  return true;
+}
+
+/// Thrown from a process when an expected message does not arrive in time.
+struct receive_timeout : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// Inside a process: receives a T, or records a failure and throws
+/// receive_timeout when none arrives within hang_timeout.
+template <class T>
+T recv(std::chrono::milliseconds timeout = hang_timeout) {
+  std::optional<T> v = troupe::receive_for<T>(timeout);
+  if (!v) {
+    ADD_FAILURE() << "no message of type " << typeid(T).name() << " arrived (hang?)";
+    throw receive_timeout(std::string("timed out waiting for ") + typeid(T).name());
+  }
+  return std::move(*v);
+}
+
+/// Inside a process: true when the mailbox holds no message of type T (polls).
+template <class T>
+bool no_message_of() {
+  return troupe::receive([](T&&) { return false; }, troupe::after(0ms, [] { return true; }));
+}
+
+/// A spdlog sink that keeps the logged messages (payloads) in memory.
+class capture_sink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  std::vector<std::string> lines() {
+    std::lock_guard lock(mutex_);
+    return lines_;
+  }
+  std::size_t count_containing(const std::string& needle) {
+    std::lock_guard lock(mutex_);
+    std::size_t n = 0;
+    for (const auto& l : lines_) n += l.find(needle) != std::string::npos;
+    return n;
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    lines_.emplace_back(msg.payload.data(), msg.payload.size());
+  }
+  void flush_() override {}
+
+ private:
+  std::vector<std::string> lines_;
+};
+
+/// Replaces troupe's logger with a capturing one for its lifetime (which also
+/// keeps expected crash reports off stderr), then restores the previous one.
+class log_capture {
+ public:
+  log_capture() : prev_(troupe::logger()), sink_(std::make_shared<capture_sink>()) {
+    troupe::set_logger(std::make_shared<spdlog::logger>("troupe", sink_));
+  }
+  ~log_capture() { troupe::set_logger(prev_); }
+  log_capture(const log_capture&) = delete;
+  log_capture& operator=(const log_capture&) = delete;
+
+  capture_sink& sink() { return *sink_; }
+
+ private:
+  std::shared_ptr<spdlog::logger> prev_;
+  std::shared_ptr<capture_sink> sink_;
+};
+
+/// Fixture: one runtime per test, parameterised over the scheduler count.
+class RuntimeTest : public ::testing::TestWithParam<unsigned> {
+ protected:
+  void SetUp() override {
+    tracked_base_ = tracked::live.load();
+    probes_base_ = stack_probe::live.load();
+  }
+
+  void TearDown() override {
+    if (rt_) {
+      if (check_idle_) {
+        const bool idle = wait_until([&] { return rt_->process_count() == 0; });
+        EXPECT_TRUE(idle) << "processes still alive after the test: " << rt_->process_count();
+      }
+      rt_.reset();
+    }
+    EXPECT_EQ(tracked::live.load(), tracked_base_) << "instrumented messages leaked (or destroyed twice)";
+    EXPECT_EQ(stack_probe::live.load(), probes_base_) << "instrumented stack objects leaked (or destroyed twice)";
+  }
+
+  unsigned schedulers() const { return GetParam(); }
+
+  /// Options every test starts from: the parameterised scheduler count.
+  troupe::runtime_options default_options() const {
+    troupe::runtime_options o;
+    o.schedulers = GetParam();
+    return o;
+  }
+
+  /// Creates the runtime with `opts` (must not exist yet).
+  troupe::runtime& start(troupe::runtime_options opts) {
+    if (rt_) throw std::logic_error("test bug: runtime already started");
+    rt_.emplace(opts);
+    return *rt_;
+  }
+
+  /// The test's runtime, created with default_options() on first use.
+  troupe::runtime& rt() {
+    if (!rt_) rt_.emplace(default_options());
+    return *rt_;
+  }
+
+  /// Destroys the runtime now (whatever is still alive is shut down).
+  void stop_runtime() { rt_.reset(); }
+
+  /// The test leaves processes alive on purpose: skip the idle check.
+  void expect_processes_left() { check_idle_ = false; }
+
+  long tracked_base() const { return tracked_base_; }
+  long probes_base() const { return probes_base_; }
+
+ private:
+  std::optional<troupe::runtime> rt_;
+  bool check_idle_ = true;
+  long tracked_base_ = 0;
+  long probes_base_ = 0;
+};
+
+inline std::string scheduler_param_name(const ::testing::TestParamInfo<unsigned>& info) {
+  return "sched" + std::to_string(info.param);
+}
+
+}  // namespace troupe_test
+
+/// Instantiates a RuntimeTest-derived suite for 1, 2 and 4 schedulers.
+#define TROUPE_INSTANTIATE_SCHEDULERS(Suite) \
+  INSTANTIATE_TEST_SUITE_P(Schedulers, Suite, ::testing::Values(1u, 2u, 4u), ::troupe_test::scheduler_param_name)
