@@ -1,6 +1,6 @@
 #include "process_heap.hpp"
 
-#include <mimalloc.h>
+#include "troupe/detail/alloc.hpp"
 
 #include <algorithm>
 #include <new>
@@ -14,7 +14,7 @@ process_heap::~process_heap() {
   header* h = sentinel_.next;
   while (h != &sentinel_) {
     header* next = h->next;
-    mi_free(h->raw);
+    free_raw(h->raw);
     h = next;
   }
 }
@@ -22,8 +22,7 @@ process_heap::~process_heap() {
 void* process_heap::do_allocate(std::size_t bytes, std::size_t align) {
   align = std::max(align, alignof(header));
   const std::size_t pad = (sizeof(header) + align - 1) / align * align;
-  void* raw = mi_malloc_aligned(pad + bytes, align);
-  if (!raw) throw std::bad_alloc();
+  void* raw = allocate_raw(pad + bytes, align);
   auto* user = static_cast<char*>(raw) + pad;
   auto* h = reinterpret_cast<header*>(user - sizeof(header));
   h->raw = raw;
@@ -41,18 +40,17 @@ void process_heap::do_deallocate(void* p, std::size_t, std::size_t) {
   h->prev->next = h->next;
   h->next->prev = h->prev;
   bytes_ -= h->size;
-  mi_free(h->raw);
+  free_raw(h->raw);
 }
 
 process_heap* new_heap() {
-  void* mem = mi_malloc(sizeof(process_heap));
-  if (!mem) throw std::bad_alloc();
+  void* mem = allocate_raw(sizeof(process_heap), alignof(process_heap));
   return ::new (mem) process_heap();
 }
 
 void destroy_heap(process_heap* h) noexcept {
   h->~process_heap();
-  mi_free(h);
+  free_raw(h);
 }
 
 }  // namespace troupe::detail

@@ -1,6 +1,9 @@
 #include "stack_pool.hpp"
 
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
@@ -16,7 +19,6 @@ namespace troupe::detail {
 namespace {
 
 constexpr std::size_t chunk_bytes = 64u << 20;
-constexpr std::size_t carve_batch = 64;
 constexpr std::size_t cache_limit = 512;
 
 void* map_reserve(std::size_t bytes) {
@@ -42,10 +44,24 @@ std::size_t class_of(std::size_t bytes) noexcept {
 
 }  // namespace
 
-stack_pool::stack_pool() : cheap_guards_(probe_cheap_guards()) {}
+stack_pool::stack_pool() : cheap_guards_(probe_cheap_guards()) {
+  // process_madvise() installs a whole batch of guard pages in one system call.
+  if (cheap_guards_) self_pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0));
+}
 
 stack_pool::~stack_pool() {
   for (auto& [p, n] : mappings_) ::munmap(p, n);
+  if (self_pidfd_ >= 0) ::close(self_pidfd_);
+}
+
+void stack_pool::install_guards(char* first_slot, std::size_t slot, std::size_t n) noexcept {
+  iovec iov[carve_batch];
+  for (std::size_t i = 0; i < n; ++i) iov[i] = {first_slot + i * slot, page};
+  if (self_pidfd_ >= 0 &&
+      ::syscall(SYS_process_madvise, self_pidfd_, iov, n, MADV_GUARD_INSTALL, 0u) == static_cast<long>(n * page)) {
+    return;
+  }
+  for (std::size_t i = 0; i < n; ++i) install_guard(first_slot + i * slot);
 }
 
 void stack_pool::install_guard(char* guard_page) noexcept {
@@ -101,11 +117,8 @@ void stack_pool::carve(std::size_t k, cache& c) {
       for (std::size_t i = 0; i < n_fresh; ++i) install_guard(fresh + i * slot);
     }
   }
-  for (std::size_t i = n_fresh; i-- > 0;) {
-    char* base = fresh + i * slot;
-    if (cheap_guards_) install_guard(base);
-    mine.push_back(base);
-  }
+  if (cheap_guards_) install_guards(fresh, slot, n_fresh);
+  for (std::size_t i = n_fresh; i-- > 0;) mine.push_back(fresh + i * slot);
 }
 
 void stack_pool::release(const stack_slot& s, cache& c) noexcept {

@@ -53,8 +53,12 @@ class stack_pool {
   static std::size_t class_size(std::size_t k) noexcept { return min_slot << k; }
   void carve(std::size_t k, cache& c);
   void install_guard(char* guard_page) noexcept;
+  void install_guards(char* first_slot, std::size_t slot, std::size_t n) noexcept;
+
+  static constexpr std::size_t carve_batch = 64;
 
   bool cheap_guards_ = false;
+  int self_pidfd_ = -1;
   std::mutex mu_;
   std::array<std::vector<char*>, n_classes> free_;
   std::array<std::pair<char*, char*>, n_classes> chunk_{};  // [next, end) of the current chunk

@@ -1,14 +1,13 @@
 #include "timer_heap.hpp"
 
-#include <mimalloc.h>
+#include "troupe/detail/alloc.hpp"
 
 #include <new>
 
 namespace troupe::detail {
 
 timer_node* new_timer() {
-  void* mem = mi_malloc(sizeof(timer_node));
-  if (!mem) throw std::bad_alloc();
+  void* mem = allocate_raw(sizeof(timer_node), alignof(timer_node));
   return ::new (mem) timer_node();
 }
 
@@ -18,7 +17,7 @@ void timer_release(timer_node* n) noexcept {
   if (n->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   if (n->msg) n->msg->destroy(n->msg);
   n->~timer_node();
-  mi_free(n);
+  free_raw(n);
 }
 
 void timer_heap::push(timer_node* n) {

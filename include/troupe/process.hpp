@@ -34,7 +34,7 @@ struct closure_impl final : closure {
     destroy = [](closure* c) noexcept {
       auto* self = static_cast<closure_impl*>(c);
       self->~closure_impl();
-      mi_free(self);
+      free_raw(self);
     };
   }
 };
@@ -42,12 +42,11 @@ struct closure_impl final : closure {
 template <class Fn>
 closure* make_closure(Fn&& fn) {
   using C = closure_impl<std::decay_t<Fn>>;
-  void* mem = mi_malloc_aligned(sizeof(C), alignof(C));
-  if (!mem) throw std::bad_alloc();
+  void* mem = allocate_raw(sizeof(C), alignof(C));
   try {
     return ::new (mem) C(std::forward<Fn>(fn));
   } catch (...) {
-    mi_free(mem);
+    free_raw(mem);
     throw;
   }
 }

@@ -7,7 +7,7 @@
 #include <type_traits>
 #include <utility>
 
-#include <mimalloc.h>
+#include "troupe/detail/alloc.hpp"
 
 namespace troupe::detail {
 
@@ -48,20 +48,17 @@ struct typed_node final : message_node {
   static void destroy_impl(message_node* n) noexcept {
     auto* self = static_cast<typed_node*>(n);
     self->~typed_node();
-    mi_free(self);
+    free_raw(self);
   }
 };
 
 template <class T, class... A>
 message_node* make_message(A&&... a) {
-  void* mem = alignof(typed_node<T>) > alignof(std::max_align_t)
-                  ? mi_malloc_aligned(sizeof(typed_node<T>), alignof(typed_node<T>))
-                  : mi_malloc(sizeof(typed_node<T>));
-  if (!mem) throw std::bad_alloc();
+  void* mem = allocate_raw(sizeof(typed_node<T>), alignof(typed_node<T>));
   try {
     return ::new (mem) typed_node<T>(std::forward<A>(a)...);
   } catch (...) {
-    mi_free(mem);
+    free_raw(mem);
     throw;
   }
 }
