@@ -21,6 +21,7 @@ using workload_fn = void (*)(const bench::args&);
 const std::map<std::string, workload_fn> workloads = {
     {"spawn", bench::spawn_blocked}, {"spawn_exit", bench::spawn_exit}, {"ring", bench::ring},
     {"pingpong", bench::pingpong},   {"skynet", bench::skynet},         {"fanin", bench::fanin},
+    {"link_exit", bench::link_exit}, {"monitor_down", bench::monitor_down},
 };
 
 // The standard set: each entry is a workload with its arguments.
@@ -33,6 +34,8 @@ const std::vector<std::pair<std::string, std::map<std::string, std::string>>> st
     {"pingpong", {}},
     {"skynet", {}},
     {"fanin", {}},
+    {"link_exit", {}},
+    {"monitor_down", {}},
 };
 
 int usage() {

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 
+#include <troupe/log.hpp>
 #include <troupe/troupe.hpp>
 
 #include "workloads.hpp"
@@ -94,6 +95,49 @@ void skynet(const args& a) {
     return seconds_since(t0);
   });
   result("skynet", kv("n", n), kv("schedulers", rt.schedulers()), kv("sum", sum), kv("seconds", s));
+}
+
+}  // namespace bench
+
+namespace bench {
+
+// A trapping parent spawn_links a process that exits at once with a
+// non-normal reason, and receives its exit message.
+void link_exit(const args& a) {
+  const std::int64_t n = a.count("n", 100'000);
+  troupe::runtime rt({.schedulers = a.schedulers()});
+  // Plain Erlang processes (the peer's loop) log no crash report; measure the
+  // signal path, not the logger.
+  const auto level = troupe::logger()->level();
+  troupe::logger()->set_level(spdlog::level::off);
+  const double s = rt.run([n] {
+    troupe::trap_exit(true);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (std::int64_t i = 0; i < n; ++i) {
+      troupe::spawn_link([] { troupe::exit(troupe::exit_reason::user("boom")); });
+      troupe::receive([](troupe::exit_message) {});
+    }
+    return seconds_since(t0);
+  });
+  troupe::logger()->set_level(level);
+  result("link_exit", kv("n", n), kv("schedulers", rt.schedulers()), kv("seconds", s),
+         kv("per_sec", static_cast<double>(n) / s));
+}
+
+// Monitor a process that exits normally and receive its down message.
+void monitor_down(const args& a) {
+  const std::int64_t n = a.count("n", 100'000);
+  troupe::runtime rt({.schedulers = a.schedulers()});
+  const double s = rt.run([n] {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (std::int64_t i = 0; i < n; ++i) {
+      troupe::spawn_monitor([] {});
+      troupe::receive([](troupe::down_message) {});
+    }
+    return seconds_since(t0);
+  });
+  result("monitor_down", kv("n", n), kv("schedulers", rt.schedulers()), kv("seconds", s),
+         kv("per_sec", static_cast<double>(n) / s));
 }
 
 }  // namespace bench

@@ -12,5 +12,7 @@ void ring(const args& a);
 void pingpong(const args& a);
 void skynet(const args& a);
 void fanin(const args& a);
+void link_exit(const args& a);
+void monitor_down(const args& a);
 
 }  // namespace bench

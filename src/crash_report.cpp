@@ -16,10 +16,14 @@ std::string demangle(const char* mangled) {
   return status == 0 && out ? std::string(out.get()) : std::string(mangled);
 }
 
-void report_crash(troupe::pid who, std::string_view reason, std::string_view detail) noexcept {
+void report_crash(troupe::pid who, std::string_view name, const exit_reason& reason,
+                  std::string_view last_message) noexcept {
   try {
-    troupe::logger()->error("CRASH REPORT process {} exited, reason: {}{}{}", who, reason, detail.empty() ? "" : ": ",
-                            detail);
+    std::string text = fmt::format("CRASH REPORT process {}", who);
+    if (!name.empty()) text += fmt::format(" ({})", name);
+    text += fmt::format(" exited with reason {}", reason);
+    if (!last_message.empty()) text += fmt::format("; last message: {}", last_message);
+    troupe::logger()->error("{}", text);
   } catch (...) {
     // Logging must never take the runtime down with it.
   }

@@ -5,11 +5,15 @@
 #include <string>
 #include <string_view>
 
+#include "troupe/exit_reason.hpp"
 #include "troupe/pid.hpp"
 
 namespace troupe::detail {
 
-void report_crash(troupe::pid who, std::string_view reason, std::string_view detail) noexcept;
+/// Logs that `who` (registered as `name`, if not empty) died with `reason`
+/// while handling `last_message` (if known).
+void report_crash(troupe::pid who, std::string_view name, const exit_reason& reason,
+                  std::string_view last_message = {}) noexcept;
 
 /// The readable name of a type from its mangled name.
 std::string demangle(const char* mangled);

@@ -18,6 +18,10 @@ namespace troupe::detail {
 
 namespace {
 
+// A receiver with this many messages not yet taken is falling behind.
+constexpr long long_queue = 1024;
+constexpr int long_queue_cost = 50;
+
 
 
 void make_runnable(runtime_impl* rt, scheduler* s, process* p) {
@@ -32,22 +36,31 @@ void make_runnable(runtime_impl* rt, scheduler* s, process* p) {
 }  // namespace
 
 void deliver(pid to, message_node* m) {
+  int cost = 1;
   runtime_impl* rt = the_runtime.load(std::memory_order_acquire);
   process* r = rt ? rt->table.lookup(to) : nullptr;
   if (!r) {
-    m->destroy(m);  // to a dead pid: dropped, as in Erlang
+    destroy_message(m);  // to a dead pid: dropped, as in Erlang
   } else {
     m->generation = to.generation();
-    if (r->mbox.push(m)) make_runnable(rt, current_scheduler(), r);
+    const long waiting = r->mbox.push(m);
+    if (waiting < 0) {
+      make_runnable(rt, current_scheduler(), r);
+    } else if (waiting >= long_queue) {
+      // The BEAM's sender punishment: sending to a process that is falling
+      // behind costs more, so the receiver gets the CPU to catch up instead of
+      // its mailbox growing without bound.
+      cost += static_cast<int>(waiting / long_queue) * long_queue_cost;
+    }
   }
-  if (process* me = current_process()) charge(me, 1);
+  if (process* me = current_process()) charge(me, cost);
 }
 
 recv_cursor recv_begin() {
   process* p = current_process();
   if (!p) throw std::logic_error("troupe::receive: called outside a process");
   charge(p, 1);
-  return {p, &p->saved.next, &p->saved_tail};
+  return {p, &p->saved.next, &p->saved_tail, &p->saved_count};
 }
 
 message_node* recv_pull(recv_cursor& c) noexcept {
@@ -59,19 +72,22 @@ message_node* recv_pull(recv_cursor& c) noexcept {
   const std::uint32_t gen = p->generation.load(std::memory_order_relaxed);
   mpsc_node* oldest_first = nullptr;
   mpsc_node* last = nullptr;
+  std::uint32_t kept = 0;
   while (newest_first) {
     mpsc_node* next = newest_first->next.load(std::memory_order_relaxed);
     auto* m = static_cast<message_node*>(newest_first);
     if (m->generation != gen) {
-      m->destroy(m);
+      destroy_message(m);
     } else {
       m->next.store(oldest_first, std::memory_order_relaxed);
+      ++kept;
       if (!last) last = m;
       oldest_first = m;
     }
     newest_first = next;
   }
   if (!oldest_first) return nullptr;
+  p->saved_count.store(p->saved_count.load(std::memory_order_relaxed) + kept, std::memory_order_relaxed);
   p->saved_tail->store(oldest_first, std::memory_order_relaxed);
   p->saved_tail = &last->next;
   return static_cast<message_node*>(oldest_first);

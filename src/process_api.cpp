@@ -2,13 +2,36 @@
 
 #include <stdexcept>
 
+#include "process_ext.hpp"
+#include "process_lifecycle.hpp"
 #include "runtime_impl.hpp"
+#include "troupe/links.hpp"
 
 namespace troupe::detail {
 
-void act_on_signals(process* p) {
-  if (p->signals.load(std::memory_order_acquire) & sig_shutdown) throw forced_exit{};
+
+namespace {
+
+// Links, monitors and limits the child has before it can run.
+void set_up_spawn(process* p, pid id, process* parent, const spawn_options& opts) {
+  if (opts.max_heap_size) ext_of(p).max_heap = opts.max_heap_size;
+  if (opts.link) {
+    process_ext& px = ext_of(parent);
+    std::lock_guard lock(px.mu);
+    px.links.insert(id);
+    ext_of(p).links.insert(parent->pid());  // not yet visible to others
+  }
+  if (opts.monitor) {
+    const std::uint64_t ref = the_runtime.load(std::memory_order_relaxed)->next_ref.fetch_add(1, std::memory_order_relaxed);
+    process_ext& px = ext_of(parent);
+    std::lock_guard lock(px.mu);
+    px.monitors.emplace(ref, id);
+    ext_of(p).monitored_by.emplace(ref, parent->pid());
+    if (opts.monitor_out) *opts.monitor_out = monitor_ref(ref);
+  }
 }
+
+}  // namespace
 
 pid spawn_closure(const spawn_options& opts, closure* c) {
   runtime_impl* rt = the_runtime.load(std::memory_order_acquire);
@@ -17,6 +40,11 @@ pid spawn_closure(const spawn_options& opts, closure* c) {
     throw std::logic_error("troupe::spawn: no runtime is running");
   }
   scheduler* s = current_scheduler();
+  process* parent = s ? s->current : nullptr;
+  if ((opts.link || opts.monitor) && !parent) {
+    c->destroy(c);
+    throw std::logic_error("troupe::spawn: link and monitor need a calling process");
+  }
   process* p;
   try {
     p = rt->table.acquire(s ? &s->records : nullptr);
@@ -28,14 +56,19 @@ pid spawn_closure(const spawn_options& opts, closure* c) {
   p->stack_request = static_cast<std::uint32_t>(std::min<std::size_t>(opts.stack_size, 1u << 30));
   p->ctx = nullptr;
   p->budget = 0;
-  p->reductions = 0;
+  p->reductions.store(0, std::memory_order_relaxed);
   rt->process_started();
   const pid id = p->pid();
+  try {
+    set_up_spawn(p, id, parent, opts);
+  } catch (...) {
+    recycle(*rt, p, s ? &s->records : nullptr);  // bumps the generation: the pid is dead
+    throw;
+  }
   p->state.store(pstate::runnable, std::memory_order_seq_cst);
   // Pairs with shutdown()'s sweep: either it sees this process, or we see it stopping.
   if (rt->stopping.load(std::memory_order_seq_cst)) p->signals.fetch_or(sig_shutdown, std::memory_order_relaxed);
   if (s) {
-    process* parent = s->current;
     s->run_next(p);
     if (parent) charge(parent, 10);
   } else {
@@ -68,7 +101,7 @@ void consume_reductions(int n) {
 
 std::uint64_t reductions() noexcept {
   detail::process* p = detail::current_process();
-  return p ? p->reductions : 0;
+  return p ? p->reductions.load(std::memory_order_relaxed) : 0;
 }
 
 }  // namespace troupe

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <new>
 
+#include "process_ext.hpp"
 #include "scheduler.hpp"
 #include "troupe/heap.hpp"
 
@@ -20,6 +21,11 @@ process_heap::~process_heap() {
 }
 
 void* process_heap::do_allocate(std::size_t bytes, std::size_t align) {
+  const std::size_t used = ext_.heap_bytes.load(std::memory_order_relaxed);
+  if (ext_.max_heap != 0 && used + bytes > ext_.max_heap) {
+    // As in OTP: a process that outgrows its max_heap_size is killed.
+    throw forced_exit{exit_reason::max_heap_size()};
+  }
   align = std::max(align, alignof(header));
   const std::size_t pad = (sizeof(header) + align - 1) / align * align;
   void* raw = allocate_raw(pad + bytes, align);
@@ -31,7 +37,7 @@ void* process_heap::do_allocate(std::size_t bytes, std::size_t align) {
   h->prev = &sentinel_;
   sentinel_.next->prev = h;
   sentinel_.next = h;
-  bytes_ += bytes;
+  ext_.heap_bytes.store(used + bytes, std::memory_order_relaxed);
   return user;
 }
 
@@ -39,13 +45,13 @@ void process_heap::do_deallocate(void* p, std::size_t, std::size_t) {
   auto* h = reinterpret_cast<header*>(static_cast<char*>(p) - sizeof(header));
   h->prev->next = h->next;
   h->next->prev = h->prev;
-  bytes_ -= h->size;
+  ext_.heap_bytes.store(ext_.heap_bytes.load(std::memory_order_relaxed) - h->size, std::memory_order_relaxed);
   free_raw(h->raw);
 }
 
-process_heap* new_heap() {
+process_heap* new_heap(process_ext& x) {
   void* mem = allocate_raw(sizeof(process_heap), alignof(process_heap));
-  return ::new (mem) process_heap();
+  return ::new (mem) process_heap(x);
 }
 
 void destroy_heap(process_heap* h) noexcept {
@@ -62,7 +68,7 @@ std::pmr::memory_resource* heap() noexcept {
   if (!p) return std::pmr::new_delete_resource();
   if (!p->heap) {
     try {
-      p->heap = detail::new_heap();
+      p->heap = detail::new_heap(detail::ext_of(p));
     } catch (const std::bad_alloc&) {
       return std::pmr::null_memory_resource();
     }
@@ -72,7 +78,8 @@ std::pmr::memory_resource* heap() noexcept {
 
 std::size_t heap_bytes() noexcept {
   detail::process* p = detail::current_process();
-  return p && p->heap ? p->heap->bytes() : 0;
+  detail::process_ext* x = p ? p->ext.load(std::memory_order_acquire) : nullptr;
+  return x ? x->heap_bytes.load(std::memory_order_relaxed) : 0;
 }
 
 }  // namespace troupe

@@ -12,14 +12,16 @@
 
 namespace troupe::detail {
 
+struct process_ext;
+
 class process_heap final : public std::pmr::memory_resource {
  public:
-  process_heap() noexcept = default;
+  /// Counts into `x.heap_bytes` and enforces `x.max_heap`.
+  explicit process_heap(process_ext& x) noexcept : ext_(x) {}
   ~process_heap() override;
   process_heap(const process_heap&) = delete;
   process_heap& operator=(const process_heap&) = delete;
 
-  [[nodiscard]] std::size_t bytes() const noexcept { return bytes_; }
 
  private:
   struct header {
@@ -34,10 +36,10 @@ class process_heap final : public std::pmr::memory_resource {
   bool do_is_equal(const std::pmr::memory_resource& o) const noexcept override { return this == &o; }
 
   header sentinel_{&sentinel_, &sentinel_, nullptr, 0};
-  std::size_t bytes_ = 0;
+  process_ext& ext_;
 };
 
-process_heap* new_heap();
+process_heap* new_heap(process_ext& x);
 void destroy_heap(process_heap* h) noexcept;
 
 }  // namespace troupe::detail

@@ -5,35 +5,41 @@
 #include <utility>
 
 #include "crash_report.hpp"
+#include "process_ext.hpp"
 #include "process_heap.hpp"
+#include "troupe/links.hpp"
 #include "runtime_impl.hpp"
 
 namespace troupe::detail {
 
 namespace {
 
-// Runs the process body; nothing escapes, so the fiber never unwinds past its
-// entry point.
-__attribute__((noinline)) void run_body(process* p) noexcept {
+// Runs the process body and says why it ended; nothing escapes, so the
+// fiber never unwinds past its entry point.
+__attribute__((noinline)) exit_reason run_body(process* p) noexcept {
+  exit_reason reason;
   try {
     check_signals(p);
     p->body->run(p->body);
-  } catch (const forced_exit&) {
-    // Shut down by the runtime: a normal end, not a crash.
+  } catch (forced_exit& e) {
+    reason = std::move(e.reason);
+  } catch (const process_error& e) {
+    reason = e.reason();
   } catch (const std::exception& e) {
-    report_crash(p->pid(), "exception " + demangle(typeid(e).name()), e.what());
+    reason = exit_reason::exception(demangle(typeid(e).name()), e.what());
   } catch (...) {
-    report_crash(p->pid(), "exception of unknown type", {});
+    reason = exit_reason::exception("(unknown type)", "");
   }
   closure* c = std::exchange(p->body, nullptr);
   c->destroy(c);
+  return reason;
 }
 
 void destroy_list(mpsc_node* n) noexcept {
   while (n) {
     mpsc_node* next = n->next.load(std::memory_order_relaxed);
     auto* m = static_cast<message_node*>(n);
-    m->destroy(m);
+    destroy_message(m);
     n = next;
   }
 }
@@ -46,7 +52,7 @@ void process_entry(transfer_t t) {
   fiber_started(came_from);
   s->after_switch(t.fctx);
   process* p = s->current;
-  run_body(p);
+  exit_process(p, run_body(p));
   switch_out(p, switch_reason::exit);
   __builtin_unreachable();
 }
@@ -69,16 +75,28 @@ void recycle(runtime_impl& rt, process* p, record_cache* cache) noexcept {
     closure* c = std::exchange(p->body, nullptr);
     c->destroy(c);
   }
+  if (p->wait_timer) {  // a process that died mid-wait (stack overflow)
+    timer_release(p->wait_timer);
+    p->wait_timer = nullptr;
+  }
+  if (process_ext* x = p->ext.load(std::memory_order_acquire)) x->reset();
   p->signals.store(0, std::memory_order_relaxed);
-  p->reductions = 0;
+  p->trap_exit.store(false, std::memory_order_relaxed);
+  p->saved_count.store(0, std::memory_order_relaxed);
+  p->reductions.store(0, std::memory_order_relaxed);
   p->budget = 0;
   p->state.store(pstate::free, std::memory_order_release);
   rt.table.release(p, cache);
   rt.process_exited();
 }
 
-void report_start_failure(const process* p, const char* why) noexcept {
-  report_crash(p->pid(), "could not start", why);
+void fail_start(process* p, const char* why) noexcept {
+  exit_reason reason;
+  try {
+    reason = exit_reason::user(std::string("could not start: ") + why);
+  } catch (...) {
+  }
+  exit_process(p, reason);
 }
 
 }  // namespace troupe::detail

@@ -17,7 +17,8 @@ class runtime_impl;
 /// record to the table. Runs on a scheduler thread, off the process's stack.
 void recycle(runtime_impl& rt, process* p, record_cache* cache) noexcept;
 
-/// Logs that `p` could not be started (no stack could be mapped).
-void report_start_failure(const process* p, const char* why) noexcept;
+/// Ends `p`, which could not be started (no stack could be mapped), as if it
+/// had exited: its links and monitors hear of it.
+void fail_start(process* p, const char* why) noexcept;
 
 }  // namespace troupe::detail

@@ -8,6 +8,7 @@
 
 #include "fiber_switch.hpp"
 #include "mailbox.hpp"
+#include "troupe/exit_reason.hpp"
 #include "troupe/pid.hpp"
 #include "troupe/process.hpp"
 
@@ -15,6 +16,7 @@ namespace troupe::detail {
 
 class scheduler;
 class process_heap;
+struct process_ext;
 struct timer_node;
 
 enum class pstate : std::uint32_t {
@@ -26,20 +28,26 @@ enum class pstate : std::uint32_t {
   exiting,
 };
 
-/// Why a process switched back to its scheduler.
-enum class switch_reason : std::uint8_t { yield, wait_msg, wait_timer, exit };
+/// Why a process switched away from its stack.
+enum class switch_reason : std::uint8_t { yield, wait_msg, wait_timer, exit, stack_overflow };
 
 /// Signals: asynchronous requests checked at every runtime call.
-enum signal_bits : std::uint32_t { sig_shutdown = 1u << 0 };
+enum signal_bits : std::uint32_t {
+  sig_shutdown = 1u << 0,  // the runtime is stopping
+  sig_exit = 1u << 1,      // exit signals wait in the process's ext
+};
 
-/// Thrown inside a process to unwind it when the runtime shuts it down. Not a
-/// std::exception, so ordinary handlers do not swallow it.
-struct forced_exit {};
+/// Thrown inside a process to end it with `reason` (an exit signal, exit/1,
+/// shutdown). Not a std::exception, so ordinary handlers do not swallow it.
+struct forced_exit {
+  exit_reason reason;
+};
 
 struct stack_slot {
   char* lo = nullptr;   // lowest usable byte (the guard page is just below)
   std::uint32_t size = 0;  // usable bytes
   std::uint8_t size_class = 0;
+  bool guarded = true;  // false: past the mapping budget, watched by a canary
 };
 
 struct alignas(64) process {
@@ -59,7 +67,13 @@ struct alignas(64) process {
   process_heap* heap = nullptr;          // created on first use
   timer_node* wait_timer = nullptr;
   process* next_free = nullptr;          // link in a free list
-  std::uint64_t reductions = 0;
+  // Links, monitors, name, pending exit signals: made on first use, then
+  // kept with the slot (reset, not freed, when the process exits), so other
+  // threads can reach it without racing with its release.
+  std::atomic<process_ext*> ext{nullptr};
+  std::atomic<std::uint64_t> reductions{0};  // written by the owner, read by process_info
+  std::atomic<std::uint32_t> saved_count{0};  // messages on the saved list
+  std::atomic<bool> trap_exit{false};
   stack_slot stack;
   std::uint32_t stack_request = 0;       // bytes asked for at spawn
   std::int32_t budget = 0;

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "process_lifecycle.hpp"
+#include "stack_overflow.hpp"
 
 namespace troupe::detail {
 
@@ -18,6 +19,7 @@ runtime_impl::runtime_impl(const runtime_options& o) : opts(o), table(o.max_proc
   if (!the_runtime.compare_exchange_strong(expected, this)) {
     throw std::logic_error("troupe::runtime: a runtime already exists in this program");
   }
+  install_overflow_handler();
   scheds.reserve(n);
   for (unsigned i = 0; i < n; ++i) scheds.push_back(std::make_unique<scheduler>(*this, i));
   for (auto& s : scheds) s->start();
@@ -25,6 +27,7 @@ runtime_impl::runtime_impl(const runtime_options& o) : opts(o), table(o.max_proc
 
 runtime_impl::~runtime_impl() {
   shutdown();
+  uninstall_overflow_handler();
   the_runtime.store(nullptr, std::memory_order_release);
 }
 
@@ -106,7 +109,7 @@ void runtime_impl::shutdown() {
     for (mpsc_node* n = p.mbox.take_all(); n;) {
       mpsc_node* next = n->next.load(std::memory_order_relaxed);
       auto* m = static_cast<message_node*>(n);
-      m->destroy(m);
+      destroy_message(m);
       n = next;
     }
   });

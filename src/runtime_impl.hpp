@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <concurrentqueue/concurrentqueue.h>
@@ -52,6 +54,13 @@ class runtime_impl {
   std::mutex idle_mu;
   std::vector<scheduler*> idle_list;
 
+  std::atomic<std::uint64_t> next_ref{1};  // monitor references
+
+  /// Registered names (see registry.cpp).
+  void unregister_name(const std::string& name, troupe::pid owner) noexcept;
+  std::mutex names_mu;
+  std::unordered_map<std::string, troupe::pid> names;
+
   std::atomic<bool> stopping{false};
   std::atomic<bool> quit{false};
   std::int64_t spin_ns = 50'000;
@@ -70,8 +79,20 @@ extern std::atomic<runtime_impl*> the_runtime;
 /// caller must now schedule it.
 bool claim_wait(process* p) noexcept;
 
-/// Throws forced_exit if `p` must stop (the slow path of check_signals).
+/// Handles `p`'s pending signals (the slow path of check_signals): throws
+/// forced_exit if it must exit, turns trapped exit signals into messages.
 void act_on_signals(process* p);
+
+/// Queues an exit signal for `target` and wakes it if it is parked.
+void post_exit_signal(troupe::pid target, troupe::pid from, const exit_reason& reason, bool from_link);
+
+/// Everything that follows a process's death: links, monitors, name, the
+/// crash report. Runs as the process's last act (or, after a stack overflow,
+/// on its scheduler).
+void exit_process(process* p, const exit_reason& reason) noexcept;
+
+/// Puts a message straight into `p`'s own mailbox (no reductions charged).
+void push_to_self(process* p, message_node* m) noexcept;
 
 /// Acts on pending signals (may throw forced_exit to unwind the process).
 inline void check_signals(process* p) {
@@ -82,7 +103,8 @@ inline void check_signals(process* p) {
 /// Charges reductions to `p`, yielding when its slice is spent, and acts on
 /// pending signals. Every runtime call made by a process goes through here.
 inline void charge(process* p, int n) {
-  p->reductions += static_cast<std::uint64_t>(n);
+  p->reductions.store(p->reductions.load(std::memory_order_relaxed) + static_cast<std::uint64_t>(n),
+                      std::memory_order_relaxed);
   p->budget -= n;
   if (p->budget <= 0) [[unlikely]]
     switch_out(p, switch_reason::yield);

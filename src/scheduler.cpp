@@ -1,6 +1,7 @@
 #include "scheduler.hpp"
 
 #include <pthread.h>
+#include <sys/mman.h>
 
 #include <chrono>
 #include <ctime>
@@ -8,12 +9,15 @@
 #include "process_heap.hpp"
 #include "process_lifecycle.hpp"
 #include "runtime_impl.hpp"
+#include "stack_overflow.hpp"
 
 namespace troupe::detail {
 
 namespace {
 
 thread_local scheduler* tls_scheduler = nullptr;
+
+constexpr std::uint64_t stack_canary = 0x7472'6f75'7065'2121ull;
 
 inline void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
@@ -272,6 +276,7 @@ void scheduler::fire(timer_node* n) noexcept {
 void scheduler::loop() {
   tls_scheduler = this;
   thread_fiber = this_thread_stack();
+  void* alt_stack = enter_alt_stack();
   while (!rt.quit.load(std::memory_order_acquire)) {
     run_timers();
     process* p = next_local();
@@ -282,6 +287,7 @@ void scheduler::loop() {
     }
     if (p) dispatch(p);
   }
+  leave_alt_stack(alt_stack);
   tls_scheduler = nullptr;
 }
 
@@ -324,6 +330,9 @@ void scheduler::after_switch(fcontext_t from) {
     return;
   }
   prev->ctx = from;
+  if (!prev->stack.guarded && prev->reason != switch_reason::exit && !canary_intact(prev)) {
+    return finish_overflowed(prev);
+  }
   switch (prev->reason) {
     case switch_reason::yield:
       prev->state.store(pstate::runnable, std::memory_order_release);
@@ -349,7 +358,35 @@ void scheduler::after_switch(fcontext_t from) {
     case switch_reason::exit:
       finish(prev);
       return;
+    case switch_reason::stack_overflow:
+      finish_overflowed(prev);
+      return;
   }
+}
+
+// Below the stacks that the mapping budget leaves without a guard page (old
+// kernels only, see stack_pool.hpp), a canary word: checked at every switch,
+// it catches an overflow after the fact (the memory below may already be
+// damaged), where a guard page catches it as it happens.
+bool scheduler::canary_intact(const process* p) noexcept {
+  return *reinterpret_cast<const std::uint64_t*>(p->stack.lo) == stack_canary;
+}
+
+void scheduler::abandon_overflowed(process* p) noexcept {
+  p->reason = switch_reason::stack_overflow;
+  pending_prev_ = p;
+  current = nullptr;
+  switch_to(ctx, this, thread_fiber, /*leaving_for_good=*/true);
+  __builtin_unreachable();
+}
+
+void scheduler::finish_overflowed(process* p) noexcept {
+  // Nothing more can run on its stack: tell its links and monitors from here,
+  // and scrub the stack (its frames will never be unwound) before reuse.
+  current = nullptr;
+  exit_process(p, exit_reason::stack_overflow());
+  if (p->stack.lo) ::madvise(p->stack.lo, p->stack.size, MADV_DONTNEED);
+  finish(p);
 }
 
 void scheduler::requeue(process* p) {
@@ -361,12 +398,13 @@ bool scheduler::start_process(process* p) {
   try {
     p->stack = rt.stacks.acquire(p->stack_request, stacks);
   } catch (const std::exception& e) {
-    current = nullptr;
+    current = nullptr;  // nobody to charge for the messages fail_start sends
     p->stack = {};
-    report_start_failure(p, e.what());
+    fail_start(p, e.what());
     recycle(rt, p, &records);
     return false;
   }
+  if (!p->stack.guarded) *reinterpret_cast<std::uint64_t*>(p->stack.lo) = stack_canary;
   p->ctx = boost::context::detail::make_fcontext(p->stack.lo + p->stack.size, p->stack.size, &process_entry);
 #ifdef TROUPE_TSAN
   p->tsan_fiber = __tsan_create_fiber(0);

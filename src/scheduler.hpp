@@ -46,6 +46,10 @@ class scheduler {
   /// process that switched away (`from` is its saved context).
   void after_switch(fcontext_t from);
 
+  /// From the fault handler: `p` ran into its guard page. Switches to the
+  /// loop, which ends it; never returns.
+  [[noreturn]] void abandon_overflowed(process* p) noexcept;
+
   /// Frees everything still held after the thread has stopped.
   void release_leftovers() noexcept;
 
@@ -73,6 +77,8 @@ class scheduler {
   void requeue(process* p);
   bool start_process(process* p);
   void finish(process* p) noexcept;
+  void finish_overflowed(process* p) noexcept;
+  static bool canary_intact(const process* p) noexcept;
   void run_timers();
   void fire(timer_node* n) noexcept;
   void stop_spinning() noexcept;

@@ -44,6 +44,12 @@ std::size_t class_of(std::size_t bytes) noexcept {
 
 }  // namespace
 
+std::size_t stack_pool::reserved_size(std::size_t request) noexcept {
+  const std::size_t want = std::max(request, min_slot);
+  if (want > max_pooled_slot) return (want + page - 1) / page * page;
+  return class_size(class_of(want));
+}
+
 stack_pool::stack_pool() : cheap_guards_(probe_cheap_guards()) {
   // process_madvise() installs a whole batch of guard pages in one system call.
   if (cheap_guards_) self_pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0));
@@ -54,22 +60,25 @@ stack_pool::~stack_pool() {
   if (self_pidfd_ >= 0) ::close(self_pidfd_);
 }
 
-void stack_pool::install_guards(char* first_slot, std::size_t slot, std::size_t n) noexcept {
+bool stack_pool::install_guards(char* first_slot, std::size_t slot, std::size_t n) noexcept {
   iovec iov[carve_batch];
   for (std::size_t i = 0; i < n; ++i) iov[i] = {first_slot + i * slot, page};
   if (self_pidfd_ >= 0 &&
       ::syscall(SYS_process_madvise, self_pidfd_, iov, n, MADV_GUARD_INSTALL, 0u) == static_cast<long>(n * page)) {
-    return;
+    return true;
   }
-  for (std::size_t i = 0; i < n; ++i) install_guard(first_slot + i * slot);
+  bool all = true;
+  for (std::size_t i = 0; i < n; ++i) all = install_guard(first_slot + i * slot) && all;
+  return all;
 }
 
-void stack_pool::install_guard(char* guard_page) noexcept {
-  if (cheap_guards_) {
-    ::madvise(guard_page, page, MADV_GUARD_INSTALL);
-  } else if (mprotect_guards_ < mprotect_guard_budget) {
-    if (::mprotect(guard_page, page, PROT_NONE) == 0) ++mprotect_guards_;
+bool stack_pool::install_guard(char* guard_page) noexcept {
+  if (cheap_guards_) return ::madvise(guard_page, page, MADV_GUARD_INSTALL) == 0;
+  if (mprotect_guards_ < mprotect_guard_budget && ::mprotect(guard_page, page, PROT_NONE) == 0) {
+    ++mprotect_guards_;
+    return true;
   }
+  return false;
 }
 
 stack_slot stack_pool::acquire(std::size_t request, cache& c) {
@@ -83,9 +92,11 @@ stack_slot stack_pool::acquire(std::size_t request, cache& c) {
   const std::size_t k = class_of(want);
   auto& mine = c.free[k];
   if (mine.empty()) carve(k, c);
-  char* base = mine.back();
+  const std::uintptr_t tagged = reinterpret_cast<std::uintptr_t>(mine.back());
   mine.pop_back();
-  return {base + page, static_cast<std::uint32_t>(class_size(k) - page), static_cast<std::uint8_t>(k)};
+  char* base = reinterpret_cast<char*>(tagged & ~unguarded_tag);
+  return {base + page, static_cast<std::uint32_t>(class_size(k) - page), static_cast<std::uint8_t>(k),
+          (tagged & unguarded_tag) == 0};
 }
 
 void stack_pool::carve(std::size_t k, cache& c) {
@@ -114,11 +125,12 @@ void stack_pool::carve(std::size_t k, cache& c) {
     next += n_fresh * slot;
     if (!cheap_guards_) {
       // The mprotect budget is shared state: install under the lock.
-      for (std::size_t i = 0; i < n_fresh; ++i) install_guard(fresh + i * slot);
+      for (std::size_t i = n_fresh; i-- > 0;) mine.push_back(tag(fresh + i * slot, install_guard(fresh + i * slot)));
+      return;
     }
   }
-  if (cheap_guards_) install_guards(fresh, slot, n_fresh);
-  for (std::size_t i = n_fresh; i-- > 0;) mine.push_back(fresh + i * slot);
+  const bool guarded = install_guards(fresh, slot, n_fresh);
+  for (std::size_t i = n_fresh; i-- > 0;) mine.push_back(tag(fresh + i * slot, guarded));
 }
 
 void stack_pool::release(const stack_slot& s, cache& c) noexcept {
@@ -128,7 +140,7 @@ void stack_pool::release(const stack_slot& s, cache& c) noexcept {
     return;
   }
   auto& mine = c.free[s.size_class];
-  mine.push_back(base);
+  mine.push_back(tag(base, s.guarded));
   if (mine.size() <= cache_limit) return;
   std::lock_guard lock(mu_);
   auto& shared = free_[s.size_class];

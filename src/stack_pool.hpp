@@ -46,14 +46,23 @@ class stack_pool {
   /// Returns a cache's stacks to the shared lists (when a scheduler stops).
   void drain(cache& c) noexcept;
 
+  /// The address space a stack of `request` bytes gets (guard page included).
+  static std::size_t reserved_size(std::size_t request) noexcept;
+
   /// True when guard pages cost no mappings (MADV_GUARD_INSTALL works).
   [[nodiscard]] bool cheap_guards() const noexcept { return cheap_guards_; }
 
  private:
   static std::size_t class_size(std::size_t k) noexcept { return min_slot << k; }
   void carve(std::size_t k, cache& c);
-  void install_guard(char* guard_page) noexcept;
-  void install_guards(char* first_slot, std::size_t slot, std::size_t n) noexcept;
+  bool install_guard(char* guard_page) noexcept;
+  bool install_guards(char* first_slot, std::size_t slot, std::size_t n) noexcept;
+
+  // Free lists hold slot bases, with bit 0 set for a slot without a guard page.
+  static constexpr std::uintptr_t unguarded_tag = 1;
+  static char* tag(char* base, bool guarded) noexcept {
+    return reinterpret_cast<char*>(reinterpret_cast<std::uintptr_t>(base) | (guarded ? 0 : unguarded_tag));
+  }
 
   static constexpr std::size_t carve_batch = 64;
 

@@ -15,7 +15,7 @@ void timer_retain(timer_node* n) noexcept { n->refs.fetch_add(1, std::memory_ord
 
 void timer_release(timer_node* n) noexcept {
   if (n->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-  if (n->msg) n->msg->destroy(n->msg);
+  if (n->msg) destroy_message(n->msg);
   n->~timer_node();
   free_raw(n);
 }

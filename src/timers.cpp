@@ -30,7 +30,7 @@ void arm_wake(process* p, std::int64_t deadline) {
 bool cancel_node(timer_node* n) noexcept {
   timer_status pending = timer_status::pending;
   if (!n->status.compare_exchange_strong(pending, timer_status::cancelled, std::memory_order_acq_rel)) return false;
-  if (message_node* m = std::exchange(n->msg, nullptr)) m->destroy(m);
+  if (message_node* m = std::exchange(n->msg, nullptr)) destroy_message(m);
   scheduler* s = current_scheduler();
   if (s == n->owner) {
     s->drop_timer(n);
@@ -80,17 +80,17 @@ bool recv_wait(recv_cursor& c, std::int64_t deadline) {
 timer_ref start_send_timer(pid to, std::int64_t deadline, message_node* m) {
   runtime_impl* rt = the_runtime.load(std::memory_order_acquire);
   if (!rt) {
-    m->destroy(m);
+    destroy_message(m);
     throw std::logic_error("troupe::send_after: no runtime is running");
   }
   timer_node* n;
   try {
     n = new_timer();
   } catch (...) {
-    m->destroy(m);
+    destroy_message(m);
     throw;
   }
-  n->deadline = deadline > 0 ? deadline : now_ns();
+  n->deadline = deadline > 0 ? deadline : deadline < 0 ? std::numeric_limits<std::int64_t>::max() : now_ns();
   n->kind = timer_kind::send;
   n->target = to;
   n->msg = m;

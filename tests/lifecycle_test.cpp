@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <future>
 #include <memory>
 #include <stdexcept>
@@ -137,11 +139,9 @@ TEST_P(LifecycleTest, EveryCrashIsReportedOnce) {
   const auto lines = logs.sink().lines();
   EXPECT_EQ(lines.size(), static_cast<std::size_t>(n));
   for (int i = 1; i < n; i += 2) {
-    // "bad-1" is a prefix of "bad-11": count exact endings.
-    std::size_t hits = 0;
-    const std::string tail = "bad-" + std::to_string(i);
-    for (const auto& l : lines) hits += l.size() >= tail.size() && l.compare(l.size() - tail.size(), tail.size(), tail) == 0;
-    EXPECT_EQ(hits, 1u) << tail;
+    // The reason prints what() in quotes, so "bad-1" does not match bad-11.
+    const std::string quoted = "\"bad-" + std::to_string(i) + "\"";
+    EXPECT_EQ(logs.sink().count_containing(quoted), 1u) << quoted;
   }
   EXPECT_EQ(logs.sink().count_containing("unknown type"), static_cast<std::size_t>(n / 2));
   EXPECT_EQ(logs.sink().count_containing("invalid_argument"), static_cast<std::size_t>(n / 2));
@@ -257,6 +257,47 @@ TEST_P(LifecycleTest, ClosuresAreDestroyedWhenProcessesEnd) {
   rt().wait_idle();
   EXPECT_EQ(stack_probe::live.load(), probes_base());
   EXPECT_EQ(tracked::live.load(), tracked_base());
+}
+
+// While the runtime shuts down, unwinding processes run destructors that send
+// and spawn (an RAII "notify on exit" guard is a common pattern). Shutdown must
+// not end the program. Run in a child process (death-test machinery), so a
+// std::terminate fails this test only.
+class ShutdownDeathTest : public RuntimeTest {};
+TROUPE_INSTANTIATE_SCHEDULERS(ShutdownDeathTest);
+
+void shutdown_with_destructors_calling_the_runtime(unsigned schedulers) {
+  constexpr int n = 200;
+  const long probes0 = stack_probe::live.load();
+  const long tracked0 = tracked::live.load();
+  {
+    troupe::runtime r({.schedulers = schedulers});
+    std::atomic<int> ready{0};
+    const troupe::pid watcher = troupe::spawn([] { troupe::receive([](double) {}); });
+    for (int i = 0; i < n; ++i) {
+      troupe::spawn([&ready, watcher] {
+        struct notify_on_exit {
+          troupe::pid to;
+          ~notify_on_exit() {
+            troupe::send(to, tracked(1));
+            troupe::spawn([probe = stack_probe()] { troupe::receive([](double) {}); });
+          }
+        } guard{watcher};
+        ready.fetch_add(1);
+        troupe::receive([](double) {});
+      });
+    }
+    while (ready.load() < n) std::this_thread::sleep_for(1ms);
+  }
+  const bool clean = stack_probe::live.load() == probes0 && tracked::live.load() == tracked0;
+  std::fprintf(stderr, "shutdown finished%s\n", clean ? "" : " but leaked");
+  std::exit(clean ? 0 : 1);
+}
+
+TEST_P(ShutdownDeathTest, DestructorsMaySendAndSpawnWhileProcessesAreUnwound) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(shutdown_with_destructors_calling_the_runtime(schedulers()), ::testing::ExitedWithCode(0),
+              "shutdown finished\n");
 }
 
 // ---------------------------------------------------------------- many processes
@@ -385,6 +426,19 @@ TEST_P(LifecycleTest, SmallProcessTableAllowsSpawningFromAProcess) {
     return {};
   });
   EXPECT_EQ(error, "");
+}
+
+TEST_P(LifecycleTest, SpawningBeyondMaxProcessesThrowsSystemError) {
+  troupe::runtime_options o = default_options();
+  o.max_processes = 300;
+  auto& r = start(o);
+  std::vector<troupe::pid> ps;
+  for (int i = 0; i < 300; ++i) ps.push_back(troupe::spawn([] { troupe::receive([](int) {}); }));
+  EXPECT_EQ(r.process_count(), 300u);
+  EXPECT_THROW(troupe::spawn([] {}), std::system_error);
+  EXPECT_EQ(r.process_count(), 300u);
+  for (troupe::pid p : ps) troupe::send(p, 0);
+  r.wait_idle();
 }
 
 // Spawning from a plain thread, one process alive at a time, many more times

@@ -94,6 +94,9 @@ void send(pid to, T&& msg) {
   static_assert(!std::is_pointer_v<V>,
                 "troupe::send: raw pointers cannot be messages (the receiver must own what it gets; "
                 "send a value, e.g. std::string instead of const char*, or a std::unique_ptr)");
+  static_assert(!std::is_array_v<V>,
+                "troupe::send: arrays cannot be messages (for a string literal send std::string; "
+                "for an array, std::array or std::vector)");
   static_assert(detail::sendable_v<V>, "troupe::send: a message must be a move-constructible value type");
   detail::deliver(to, detail::make_message<V>(std::forward<T>(msg)));
 }

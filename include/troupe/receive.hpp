@@ -57,6 +57,7 @@ struct recv_cursor {
   void* proc;
   std::atomic<mpsc_node*>* link;
   std::atomic<mpsc_node*>** tail;
+  std::atomic<std::uint32_t>* saved_count;  // for process_info
 };
 recv_cursor recv_begin();
 /// Pulls newly arrived messages onto the saved list; the first of them, or nullptr.
@@ -76,6 +77,7 @@ inline message_node* recv_take(recv_cursor& c) noexcept {
   auto* m = static_cast<message_node*>(c.link->load(std::memory_order_relaxed));
   c.link->store(m->next.load(std::memory_order_relaxed), std::memory_order_relaxed);
   if (*c.tail == &m->next) *c.tail = c.link;
+  c.saved_count->store(c.saved_count->load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
   return m;
 }
 std::int64_t deadline_after(std::chrono::nanoseconds timeout) noexcept;
@@ -149,7 +151,7 @@ bool try_clause(C& clause, message_node* m, recv_cursor& cur, result_box<R>& box
   } else {
     using T = typename clause_traits<C>::msg;
     using Arg = typename handler_traits<typename clause_traits<C>::handler_type>::arg_type;
-    if (m->tag != tag_of<T>()) return false;
+    if (m->type != type_of<T>()) return false;
     if (!guard_of(clause)(std::as_const(payload<T>(m)))) return false;
     node_guard owner(recv_take(cur));
     box.run(handler_of(clause), static_cast<Arg&&>(payload<T>(m)));

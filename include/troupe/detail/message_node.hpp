@@ -4,34 +4,38 @@
 #include <atomic>
 #include <cstdint>
 #include <new>
+#include <string>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
+
+#include <fmt/format.h>
 
 #include "troupe/detail/alloc.hpp"
 
 namespace troupe::detail {
 
-/// Link of the intrusive MPSC mailbox queue.
+/// Link of the intrusive mailbox stack and of a process's saved list.
 struct mpsc_node {
   std::atomic<mpsc_node*> next{nullptr};
 };
 
-/// A unique address per message type: cheaper to compare than typeid.
-template <class T>
-struct type_tag {
-  static constexpr char id = 0;
+struct message_node;
+
+/// What the runtime knows of a message type: one static instance per type,
+/// whose address doubles as the type's identity (cheaper than typeid).
+struct message_type {
+  void (*destroy)(message_node*) noexcept;
+  /// For crash reports: the value printed with fmt if it can be, else the
+  /// (mangled) type name prefixed with '#'.
+  std::string (*describe)(const message_node*);
 };
-template <class T>
-inline const void* tag_of() noexcept {
-  return &type_tag<T>::id;
-}
 
 /// Header of every message. `generation` is the receiver incarnation the
 /// sender addressed, so a message racing with slot reuse is dropped instead of
 /// reaching the wrong process.
 struct message_node : mpsc_node {
-  const void* tag;
-  void (*destroy)(message_node*) noexcept;
+  const message_type* type;
   std::uint32_t generation = 0;
 };
 
@@ -41,8 +45,7 @@ struct typed_node final : message_node {
 
   template <class... A>
   explicit typed_node(A&&... a) : value(std::forward<A>(a)...) {
-    tag = tag_of<T>();
-    destroy = &typed_node::destroy_impl;
+    type = &info;
   }
 
   static void destroy_impl(message_node* n) noexcept {
@@ -50,7 +53,22 @@ struct typed_node final : message_node {
     self->~typed_node();
     free_raw(self);
   }
+  static std::string describe_impl(const message_node* n) {
+    if constexpr (fmt::is_formattable<T>::value) {
+      return fmt::format("{}", static_cast<const typed_node*>(n)->value);
+    } else {
+      return std::string("#") + typeid(T).name();
+    }
+  }
+  static constexpr message_type info{&destroy_impl, &describe_impl};
 };
+
+template <class T>
+inline const message_type* type_of() noexcept {
+  return &typed_node<T>::info;
+}
+
+inline void destroy_message(message_node* n) noexcept { n->type->destroy(n); }
 
 template <class T, class... A>
 message_node* make_message(A&&... a) {
@@ -68,18 +86,25 @@ T& payload(message_node* n) noexcept {
   return static_cast<typed_node<T>*>(n)->value;
 }
 
-/// Owns a message node until it is released (frees it on unwinding).
+/// Notes the message a process was handling when an exception escaped its
+/// handler (for the crash report).
+void note_crash_message(const message_node* n) noexcept;
+
+/// Owns a message node taken by receive until its handler is done; if the
+/// handler throws, remembers the message for the crash report.
 class node_guard {
  public:
-  explicit node_guard(message_node* n) noexcept : n_(n) {}
+  explicit node_guard(message_node* n) noexcept : n_(n), exceptions_(std::uncaught_exceptions()) {}
   node_guard(const node_guard&) = delete;
   node_guard& operator=(const node_guard&) = delete;
   ~node_guard() {
-    if (n_) n_->destroy(n_);
+    if (std::uncaught_exceptions() > exceptions_) note_crash_message(n_);
+    destroy_message(n_);
   }
 
  private:
   message_node* n_;
+  int exceptions_;
 };
 
 /// What may be sent: values the receiver can own outright.

@@ -1,0 +1,56 @@
+#pragma once
+// The part of a process that other processes touch under a lock: links,
+// monitors, registered name and exit signals on their way in. Allocated the
+// first time a process needs it and kept with its slot for good.
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "process_record.hpp"
+#include "troupe/exit_reason.hpp"
+#include "troupe/pid.hpp"
+
+namespace troupe::detail {
+
+struct pending_exit {
+  troupe::pid from;
+  exit_reason reason;
+  bool from_link;  // a linked process died (vs. exit/2)
+};
+
+struct process_ext {
+  std::mutex mu;
+  bool exiting = false;  // set as the process starts to exit: no new links or monitors
+  std::unordered_set<troupe::pid> links;
+  std::unordered_map<std::uint64_t, troupe::pid> monitors;      // mine: ref -> target
+  std::unordered_map<std::uint64_t, troupe::pid> monitored_by;  // on me: ref -> watcher
+  std::vector<pending_exit> exits;
+  std::string name;
+  std::size_t max_heap = 0;
+  std::atomic<std::size_t> heap_bytes{0};
+  std::string crash_message;  // what the process was handling when it crashed
+
+  /// Back to the state of a fresh process (when its slot is recycled).
+  void reset() {
+    std::lock_guard lock(mu);
+    exiting = false;
+    links.clear();
+    monitors.clear();
+    monitored_by.clear();
+    exits.clear();
+    name.clear();
+    max_heap = 0;
+    heap_bytes.store(0, std::memory_order_relaxed);
+    crash_message.clear();
+  }
+};
+
+/// `p`'s ext, made if it has none yet (any thread).
+process_ext& ext_of(process* p);
+
+}  // namespace troupe::detail

@@ -1,0 +1,63 @@
+// process_info and processes: snapshots readable from any thread.
+
+#include "process_ext.hpp"
+#include "runtime_impl.hpp"
+#include "stack_pool.hpp"
+#include "troupe/process_info.hpp"
+
+namespace troupe {
+
+using namespace detail;
+
+namespace {
+
+process_status status_of(pstate s) {
+  switch (s) {
+    case pstate::running: return process_status::running;
+    case pstate::runnable: return process_status::runnable;
+    case pstate::waiting_msg:
+    case pstate::waiting_timer: return process_status::waiting;
+    default: return process_status::exited;
+  }
+}
+
+bool is_live(pstate s) { return s != pstate::free && s != pstate::exiting; }
+
+}  // namespace
+
+std::optional<process_snapshot> process_info(pid id) {
+  runtime_impl* rt = the_runtime.load(std::memory_order_acquire);
+  process* p = rt ? rt->table.lookup(id) : nullptr;
+  if (!p) return std::nullopt;
+  process_snapshot info;
+  const pstate st = p->state.load(std::memory_order_acquire);
+  if (!is_live(st)) return std::nullopt;
+  info.status = status_of(st);
+  info.message_queue_len = p->mbox.waiting() + p->saved_count.load(std::memory_order_relaxed);
+  info.reductions = p->reductions.load(std::memory_order_relaxed);
+  info.stack_size = stack_pool::reserved_size(p->stack_request);
+  info.trap_exit = p->trap_exit.load(std::memory_order_relaxed);
+  if (process_ext* x = p->ext.load(std::memory_order_acquire)) {
+    std::lock_guard lock(x->mu);
+    info.heap_bytes = x->heap_bytes.load(std::memory_order_relaxed);
+    info.links.assign(x->links.begin(), x->links.end());
+    for (auto& [ref, target] : x->monitors) info.monitors.push_back(target);
+    for (auto& [ref, watcher] : x->monitored_by) info.monitored_by.push_back(watcher);
+    if (!x->name.empty()) info.registered_name = x->name;
+  }
+  // The process may have exited (and its slot been reused) while we looked.
+  if (p->generation.load(std::memory_order_acquire) != id.generation()) return std::nullopt;
+  return info;
+}
+
+std::vector<pid> processes() {
+  std::vector<pid> out;
+  runtime_impl* rt = the_runtime.load(std::memory_order_acquire);
+  if (!rt) return out;
+  rt->table.for_each_slot([&](process& p) {
+    if (is_live(p.state.load(std::memory_order_acquire))) out.push_back(p.pid());
+  });
+  return out;
+}
+
+}  // namespace troupe
