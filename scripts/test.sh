@@ -111,7 +111,7 @@ if [[ "${TROUPE_SKIP_ASAN:-0}" != 1 ]]; then
     -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g" \
     -DTROUPE_SANITIZE=address,undefined \
-    -DTROUPE_BUILD_TESTS=ON -DTROUPE_BUILD_BENCH=OFF -DTROUPE_BUILD_EXAMPLES=OFF
+    -DTROUPE_BUILD_TESTS=ON -DTROUPE_BUILD_BENCH=OFF -DTROUPE_BUILD_EXAMPLES=ON
   cmake --build build-asan -j"$jobs"
 
   step "ctest (build-asan/)"
