@@ -19,11 +19,13 @@ std::string demangle(const char* mangled) {
 void report_crash(troupe::pid who, std::string_view name, const exit_reason& reason,
                   std::string_view last_message) noexcept {
   try {
+    auto log = troupe::logger();
+    if (!log->should_log(spdlog::level::err)) return;
     std::string text = fmt::format("CRASH REPORT process {}", who);
     if (!name.empty()) text += fmt::format(" ({})", name);
     text += fmt::format(" exited with reason {}", reason);
     if (!last_message.empty()) text += fmt::format("; last message: {}", last_message);
-    troupe::logger()->error("{}", text);
+    log->error("{}", text);
   } catch (...) {
     // Logging must never take the runtime down with it.
   }

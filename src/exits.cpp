@@ -36,56 +36,79 @@ void post_exit_signal(troupe::pid target, troupe::pid from, const exit_reason& r
   runtime_impl* rt = the_runtime.load(std::memory_order_acquire);
   process* t = rt ? rt->table.lookup(target) : nullptr;
   if (!t) return;
-  process_ext& x = ext_of(t);
-  {
-    std::lock_guard lock(x.mu);
-    // Checked under the lock: recycling bumps the generation before it
-    // resets the ext, so a signal never lands on the slot's next process.
-    if (x.exiting || t->generation.load(std::memory_order_acquire) != target.generation()) return;
-    x.exits.push_back({from, reason, from_link});
-  }
+  // The signal goes through the mailbox, behind whatever this sender sent
+  // before (signals and messages between two processes keep their order).
+  post(target, make_message<pending_exit>(pending_exit{from, reason, from_link}));
+  // Then the bit, then a wake-up: the target may have been woken by the push
+  // and parked again before the bit was set.
   t->signals.fetch_or(sig_exit, std::memory_order_seq_cst);
   rt->wake_for_signal(t);
 }
 
+namespace {
+
+bool unlink_on_signal(process* p, troupe::pid from) {
+  process_ext& x = ext_of(p);
+  std::lock_guard lock(x.mu);
+  return x.links.erase(from) != 0;
+}
+
+message_node* as_exit_message(process* p, pending_exit& e) {
+  message_node* m = make_message<exit_message>(exit_message{e.from, std::move(e.reason)});
+  m->generation = p->generation.load(std::memory_order_relaxed);
+  return m;
+}
+
+}  // namespace
+
+message_node* take_signal(process* p, message_node* envelope) noexcept {
+  pending_exit& e = payload<pending_exit>(envelope);
+  message_node* keep = nullptr;
+  try {
+    const bool kill = e.reason.is(exit_reason::kind::kill) && !e.from_link;
+    if (!kill && p->trap_exit.load(std::memory_order_relaxed)) {
+      // Trapped: it becomes an ordinary message, right where it arrived (a
+      // signal from a link removed since is void).
+      if (!e.from_link || unlink_on_signal(p, e.from)) keep = as_exit_message(p, e);
+    } else {
+      ext_of(p).exits.push_back(std::move(e));  // the owner's: act_on_signals decides
+    }
+  } catch (...) {
+    // Out of memory: the signal is lost, as a message would be.
+  }
+  destroy_message(envelope);
+  return keep;
+}
+
 void act_on_signals(process* p) {
+  // A process already unwinding (its destructors call into the runtime) is
+  // dying anyway; a second exception would terminate the program.
+  if (std::uncaught_exceptions() > 0) return;
   const std::uint32_t bits = p->signals.load(std::memory_order_acquire);
   process_ext* x = p->ext.load(std::memory_order_acquire);
-  if (x && (bits & sig_exit)) {
+  if (x && x->exiting) return;
+  if (bits & sig_exit) {
+    // Clear first, then look: a signal arriving meanwhile sets it again.
     p->signals.fetch_and(~static_cast<std::uint32_t>(sig_exit), std::memory_order_acq_rel);
-    std::vector<pending_exit> batch;
-    {
-      std::lock_guard lock(x->mu);
-      if (x->exiting) return;  // already on its way out
-      batch.swap(x->exits);
-    }
-    const troupe::pid me = p->pid();
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      pending_exit& e = batch[i];
-      if (e.reason.is(exit_reason::kind::kill) && !e.from_link) {
-        throw forced_exit{exit_reason::killed()};  // untrappable
-      }
-      if (e.from_link) {
-        // A link removed with unlink() since the signal was sent has no effect.
-        std::lock_guard lock(x->mu);
-        if (x->links.erase(e.from) == 0) continue;
-      }
-      if (p->trap_exit.load(std::memory_order_relaxed)) {
-        push_to_self(p, make_message<exit_message>(exit_message{e.from, std::move(e.reason)}));
-        continue;
-      }
-      if (e.reason.is_normal() && e.from != me) continue;
-      // Signals after this one die with the process.
-      throw forced_exit{std::move(e.reason)};
-    }
-  }
-  if (bits & sig_shutdown) {
+    pull_mailbox(p);
+    x = p->ext.load(std::memory_order_acquire);  // pulling a signal may have made it
     if (x) {
-      std::lock_guard lock(x->mu);
-      if (x->exiting) return;
+      std::vector<pending_exit> batch;
+      batch.swap(x->exits);
+      const troupe::pid me = p->pid();
+      for (pending_exit& e : batch) {
+        if (e.reason.is(exit_reason::kind::kill) && !e.from_link) throw forced_exit{exit_reason::killed()};
+        if (e.from_link && !unlink_on_signal(p, e.from)) continue;  // unlinked since
+        if (p->trap_exit.load(std::memory_order_relaxed)) {  // turned on since it arrived
+          push_to_self(p, as_exit_message(p, e));
+          continue;
+        }
+        if (e.reason.is_normal() && e.from != me) continue;
+        throw forced_exit{std::move(e.reason)};  // later signals die with the process
+      }
     }
-    throw forced_exit{exit_reason::shutdown()};
   }
+  if (bits & sig_shutdown) throw forced_exit{exit_reason::shutdown()};
 }
 
 void note_crash_message(const message_node* n) noexcept {
@@ -125,12 +148,20 @@ void exit_process(process* p, const exit_reason& reason) noexcept {
       // `kill` itself never travels on: the killed process exits `killed`.
       for (troupe::pid l : links) post_exit_signal(l, me, reason, /*from_link=*/true);
       for (auto& [ref, watcher] : monitored_by) {
-        if (process* w = rt->table.lookup(watcher)) {
-          process_ext& wx = ext_of(w);
-          std::lock_guard lock(wx.mu);
-          wx.monitors.erase(ref);
+        process* w = rt->table.lookup(watcher);
+        if (!w) continue;
+        message_node* down = make_message<down_message>(down_message{monitor_ref(ref), me, reason});
+        // The monitor belongs to whoever removes it from the watcher's map:
+        // us (then the down message goes out, still under the lock, so a
+        // demonitor(ref, flush) that comes after finds it in the mailbox) or
+        // a demonitor that got there first (then no message, as OTP promises).
+        process_ext& wx = ext_of(w);
+        std::lock_guard lock(wx.mu);
+        if (wx.monitors.erase(ref) != 0) {
+          post(watcher, down);
+        } else {
+          destroy_message(down);
         }
-        deliver(watcher, make_message<down_message>(down_message{monitor_ref(ref), me, reason}));
       }
       for (auto& [ref, target] : monitors) {
         if (process* t = rt->table.lookup(target)) {

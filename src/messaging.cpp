@@ -11,6 +11,7 @@
 
 #include <stdexcept>
 
+#include "process_ext.hpp"
 #include "runtime_impl.hpp"
 #include "troupe/receive.hpp"
 
@@ -24,7 +25,7 @@ constexpr int long_queue_cost = 50;
 
 
 
-void make_runnable(runtime_impl* rt, scheduler* s, process* p) {
+void make_runnable(runtime_impl* rt, scheduler* s, process* p) noexcept {
   p->state.store(pstate::runnable, std::memory_order_relaxed);
   if (s) {
     s->run_next(p);  // run the receiver next, here: a round trip stays on one core
@@ -35,23 +36,27 @@ void make_runnable(runtime_impl* rt, scheduler* s, process* p) {
 
 }  // namespace
 
-void deliver(pid to, message_node* m) {
-  int cost = 1;
+long post(pid to, message_node* m) noexcept {
   runtime_impl* rt = the_runtime.load(std::memory_order_acquire);
   process* r = rt ? rt->table.lookup(to) : nullptr;
   if (!r) {
     destroy_message(m);  // to a dead pid: dropped, as in Erlang
-  } else {
-    m->generation = to.generation();
-    const long waiting = r->mbox.push(m);
-    if (waiting < 0) {
-      make_runnable(rt, current_scheduler(), r);
-    } else if (waiting >= long_queue) {
-      // The BEAM's sender punishment: sending to a process that is falling
-      // behind costs more, so the receiver gets the CPU to catch up instead of
-      // its mailbox growing without bound.
-      cost += static_cast<int>(waiting / long_queue) * long_queue_cost;
-    }
+    return 0;
+  }
+  m->generation = to.generation();
+  const long waiting = r->mbox.push(m);
+  if (waiting < 0) make_runnable(rt, current_scheduler(), r);
+  return waiting;
+}
+
+void deliver(pid to, message_node* m) {
+  const long waiting = post(to, m);
+  int cost = 1;
+  if (waiting >= long_queue) {
+    // The BEAM's sender punishment: sending to a process that is falling
+    // behind costs more, so the receiver gets the CPU to catch up instead of
+    // its mailbox growing without bound.
+    cost += static_cast<int>(waiting / long_queue) * long_queue_cost;
   }
   if (process* me = current_process()) charge(me, cost);
 }
@@ -63,16 +68,13 @@ recv_cursor recv_begin() {
   return {p, &p->saved.next, &p->saved_tail, &p->saved_count};
 }
 
-message_node* recv_pull(recv_cursor& c) noexcept {
-  auto* p = static_cast<process*>(c.proc);
+message_node* pull_mailbox(process* p) noexcept {
   mpsc_node* newest_first = p->mbox.take_all();
   if (!newest_first) return nullptr;
   // Reverse into arrival order, dropping messages meant for an earlier
-  // process in this slot, and append to the saved list.
+  // process in this slot.
   const std::uint32_t gen = p->generation.load(std::memory_order_relaxed);
   mpsc_node* oldest_first = nullptr;
-  mpsc_node* last = nullptr;
-  std::uint32_t kept = 0;
   while (newest_first) {
     mpsc_node* next = newest_first->next.load(std::memory_order_relaxed);
     auto* m = static_cast<message_node*>(newest_first);
@@ -80,17 +82,33 @@ message_node* recv_pull(recv_cursor& c) noexcept {
       destroy_message(m);
     } else {
       m->next.store(oldest_first, std::memory_order_relaxed);
-      ++kept;
-      if (!last) last = m;
       oldest_first = m;
     }
     newest_first = next;
   }
-  if (!oldest_first) return nullptr;
+  // Append to the saved list. Exit signals travel in the mailbox, so they
+  // keep their place among the messages from the same sender; here they
+  // become exit messages (if trapped) in that place, or wait for
+  // act_on_signals.
+  message_node* first = nullptr;
+  std::uint32_t kept = 0;
+  while (oldest_first) {
+    mpsc_node* next = oldest_first->next.load(std::memory_order_relaxed);
+    auto* m = static_cast<message_node*>(oldest_first);
+    if (m->type == type_of<pending_exit>()) m = take_signal(p, m);
+    if (m) {
+      m->next.store(nullptr, std::memory_order_relaxed);
+      p->saved_tail->store(m, std::memory_order_relaxed);
+      p->saved_tail = &m->next;
+      if (!first) first = m;
+      ++kept;
+    }
+    oldest_first = next;
+  }
   p->saved_count.store(p->saved_count.load(std::memory_order_relaxed) + kept, std::memory_order_relaxed);
-  p->saved_tail->store(oldest_first, std::memory_order_relaxed);
-  p->saved_tail = &last->next;
-  return static_cast<message_node*>(oldest_first);
+  return first;
 }
+
+message_node* recv_pull(recv_cursor& c) noexcept { return pull_mailbox(static_cast<process*>(c.proc)); }
 
 }  // namespace troupe::detail

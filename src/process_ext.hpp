@@ -17,6 +17,8 @@
 
 namespace troupe::detail {
 
+/// An exit signal on its way: travels through the mailbox as a message of
+/// this (internal) type.
 struct pending_exit {
   troupe::pid from;
   exit_reason reason;
@@ -29,7 +31,7 @@ struct process_ext {
   std::unordered_set<troupe::pid> links;
   std::unordered_map<std::uint64_t, troupe::pid> monitors;      // mine: ref -> target
   std::unordered_map<std::uint64_t, troupe::pid> monitored_by;  // on me: ref -> watcher
-  std::vector<pending_exit> exits;
+  std::vector<pending_exit> exits;  // owner only: signals pulled, not yet acted on
   std::string name;
   std::size_t max_heap = 0;
   std::atomic<std::size_t> heap_bytes{0};

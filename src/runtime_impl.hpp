@@ -91,6 +91,20 @@ void post_exit_signal(troupe::pid target, troupe::pid from, const exit_reason& r
 /// on its scheduler).
 void exit_process(process* p, const exit_reason& reason) noexcept;
 
+/// Sends without charging anyone reductions (and so without ever switching):
+/// for the runtime's own messages, possibly under a lock. Returns what
+/// mailbox::push returned (0 if `to` is dead).
+long post(troupe::pid to, message_node* m) noexcept;
+
+/// Moves newly arrived messages to the end of `p`'s saved list (the owner
+/// only); returns the first of them.
+message_node* pull_mailbox(process* p) noexcept;
+
+/// An exit signal met in the mailbox: returns the exit message to keep in
+/// its place (trapped), or nullptr (it waits for act_on_signals, or it is
+/// void because the link is gone). Consumes `envelope`.
+message_node* take_signal(process* p, message_node* envelope) noexcept;
+
 /// Puts a message straight into `p`'s own mailbox (no reductions charged).
 void push_to_self(process* p, message_node* m) noexcept;
 

@@ -280,12 +280,13 @@ void scheduler::loop() {
   while (!rt.quit.load(std::memory_order_acquire)) {
     run_timers();
     process* p = next_local();
+    if (!p) p = find_work();
     if (p) {
+      // A scheduler that found work is no longer looking: it must not count
+      // as spinning while it runs, or nobody would wake the parked ones.
       stop_spinning();
-    } else {
-      p = find_work();
+      dispatch(p);
     }
-    if (p) dispatch(p);
   }
   leave_alt_stack(alt_stack);
   tls_scheduler = nullptr;

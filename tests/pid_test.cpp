@@ -24,6 +24,14 @@ TEST(Pid, FormatsErlangStyle) {
   EXPECT_EQ(fmt::format("[{}]", troupe::pid(3, 9)), "[<0.3.9>]");
 }
 
+// The formatter accepts the string format specs (it inherits their parser), so
+// it must apply them too.
+TEST(Pid, FormatSpecsApply) {
+  EXPECT_EQ(fmt::format("{:>9}", troupe::pid(1, 1)), "  <0.1.1>");
+  EXPECT_EQ(fmt::format("{:<9}|", troupe::pid(1, 1)), "<0.1.1>  |");
+  EXPECT_EQ(fmt::format("{:*^11}", troupe::pid(1, 1)), "**<0.1.1>**");
+}
+
 TEST(Pid, NullPid) {
   constexpr troupe::pid null;
   static_assert(!null);

@@ -219,3 +219,112 @@ inline std::string scheduler_param_name(const ::testing::TestParamInfo<unsigned>
 /// Instantiates a RuntimeTest-derived suite for 1, 2 and 4 schedulers.
 #define TROUPE_INSTANTIATE_SCHEDULERS(Suite) \
   INSTANTIATE_TEST_SUITE_P(Schedulers, Suite, ::testing::Values(1u, 2u, 4u), ::troupe_test::scheduler_param_name)
+
+// ---------------------------------------------------------------------------
+// Failure-model helpers (links, monitors, exit signals). All of them run
+// inside a process unless said otherwise.
+// ---------------------------------------------------------------------------
+#include <algorithm>
+
+namespace troupe_test {
+
+/// The down_message for `ref` (selective receive); records a failure and
+/// throws receive_timeout if none arrives within `timeout` (a hang).
+inline troupe::down_message recv_down(troupe::monitor_ref ref, std::chrono::milliseconds timeout = hang_timeout) {
+  std::optional<troupe::down_message> d = troupe::receive(
+      troupe::when([ref](const troupe::down_message& m) { return m.ref == ref; },
+                   [](troupe::down_message m) { return std::optional<troupe::down_message>(std::move(m)); }),
+      troupe::after(timeout, [] { return std::optional<troupe::down_message>(); }));
+  if (!d) {
+    ADD_FAILURE() << "no down_message for " << fmt::format("{}", ref) << " arrived (hang?)";
+    throw receive_timeout("timed out waiting for a down_message");
+  }
+  return std::move(*d);
+}
+
+/// The exit_message from `from` (selective receive); fails like recv_down.
+inline troupe::exit_message recv_exit_from(troupe::pid from, std::chrono::milliseconds timeout = hang_timeout) {
+  std::optional<troupe::exit_message> e = troupe::receive(
+      troupe::when([from](const troupe::exit_message& m) { return m.from == from; },
+                   [](troupe::exit_message m) { return std::optional<troupe::exit_message>(std::move(m)); }),
+      troupe::after(timeout, [] { return std::optional<troupe::exit_message>(); }));
+  if (!e) {
+    ADD_FAILURE() << "no exit_message from " << fmt::format("{}", from) << " arrived (hang?)";
+    throw receive_timeout("timed out waiting for an exit_message");
+  }
+  return std::move(*e);
+}
+
+/// Removes every message of type T now in the mailbox (without waiting).
+template <class T>
+std::vector<T> drain() {
+  std::vector<T> out;
+  while (troupe::receive([&out](T&& v) { out.push_back(std::move(v)); return true; },
+                         troupe::after(0ms, [] { return false; }))) {
+  }
+  return out;
+}
+
+/// Waits (sleeping, so it works on one scheduler) until `p` has completely
+/// exited: process_info says it is gone, so its links and monitors have been
+/// told and its crash report (if any) written. Works from a plain thread too.
+inline bool wait_gone(troupe::pid p, std::chrono::milliseconds timeout = hang_timeout) {
+  auto gone = [p] { return !troupe::process_info(p).has_value(); };
+  return troupe::in_process() ? process_wait_until(gone, timeout) : wait_until(gone, timeout);
+}
+
+/// A pid whose process has certainly exited (normally).
+inline troupe::pid dead_pid() {
+  auto [p, ref] = troupe::spawn_monitor([] {});
+  recv_down(ref);
+  wait_gone(p);
+  return p;
+}
+
+/// True if `pids` contains `p`.
+inline bool contains(const std::vector<troupe::pid>& pids, troupe::pid p) {
+  return std::find(pids.begin(), pids.end(), p) != pids.end();
+}
+
+}  // namespace troupe_test
+
+namespace troupe_test {
+
+/// A plain thread that sends std::string("go") to the pids processes ask it
+/// to. A process woken by another process is queued on the waker's scheduler
+/// (in a slot no other scheduler takes from); one woken from a plain thread
+/// goes to the global queue, where an idle scheduler picks it up. So a process
+/// that wants another to run *while it keeps running itself* (to race with
+/// it) asks this thread to wake it. Needs at least two schedulers.
+class plain_thread_waker {
+ public:
+  plain_thread_waker()
+      : thread_([this] {
+          while (!stop_.load(std::memory_order_acquire)) {
+            if (const std::uint64_t b = pending_.exchange(0, std::memory_order_acq_rel)) {
+              troupe::send(troupe::pid::from_bits(b), std::string("go"));
+            } else {
+              std::this_thread::yield();
+            }
+          }
+        }) {}
+  ~plain_thread_waker() {
+    stop_.store(true, std::memory_order_release);
+    thread_.join();
+  }
+  plain_thread_waker(const plain_thread_waker&) = delete;
+  plain_thread_waker& operator=(const plain_thread_waker&) = delete;
+
+  /// Asks the thread to send "go" to `p` (one request at a time).
+  void wake(troupe::pid p) {
+    while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+    pending_.store(p.bits(), std::memory_order_release);
+  }
+
+ private:
+  std::atomic<std::uint64_t> pending_{0};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace troupe_test

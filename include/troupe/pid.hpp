@@ -55,8 +55,11 @@ struct std::hash<troupe::pid> {
 
 template <>
 struct fmt::formatter<troupe::pid> : fmt::formatter<fmt::string_view> {
+  // Formats into a buffer first so width, fill and alignment apply.
   template <class Ctx>
   auto format(troupe::pid p, Ctx& ctx) const {
-    return fmt::format_to(ctx.out(), "<0.{}.{}>", p.index(), p.generation());
+    char buf[32];
+    const auto end = fmt::format_to_n(buf, sizeof buf, "<0.{}.{}>", p.index(), p.generation()).out;
+    return fmt::formatter<fmt::string_view>::format(fmt::string_view(buf, static_cast<std::size_t>(end - buf)), ctx);
   }
 };
