@@ -9,6 +9,7 @@
 
 #if defined(TROUPE_SANITIZE_ADDRESS) || defined(__SANITIZE_ADDRESS__)
 #define TROUPE_ASAN 1
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 #if defined(TROUPE_SANITIZE_THREAD) || defined(__SANITIZE_THREAD__)

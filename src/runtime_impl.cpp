@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "process_ext.hpp"
 #include "process_lifecycle.hpp"
 #include "stack_overflow.hpp"
 
@@ -104,8 +105,10 @@ void runtime_impl::shutdown() {
   for (auto& s : scheds) s->unpark();
   for (auto& s : scheds) s->join();
   for (auto& s : scheds) s->release_leftovers();
-  // Messages sent to a process as it died may still sit in its old mailbox.
+  // Messages sent to a process as it died may still sit in its old mailbox;
+  // exts live as long as their slots.
   table.for_each_slot([](process& p) {
+    delete p.ext.exchange(nullptr, std::memory_order_acq_rel);
     for (mpsc_node* n = p.mbox.take_all(); n;) {
       mpsc_node* next = n->next.load(std::memory_order_relaxed);
       auto* m = static_cast<message_node*>(n);

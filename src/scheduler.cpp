@@ -405,6 +405,11 @@ bool scheduler::start_process(process* p) {
     recycle(rt, p, &records);
     return false;
   }
+#ifdef TROUPE_ASAN
+  // Frames of a process that exited (or overflowed) without returning leave
+  // their redzones poisoned; this stack starts clean.
+  __asan_unpoison_memory_region(p->stack.lo, p->stack.size);
+#endif
   if (!p->stack.guarded) *reinterpret_cast<std::uint64_t*>(p->stack.lo) = stack_canary;
   p->ctx = boost::context::detail::make_fcontext(p->stack.lo + p->stack.size, p->stack.size, &process_entry);
 #ifdef TROUPE_TSAN
