@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "eh_state.hpp"
 #include "fiber_switch.hpp"
 #include "mailbox.hpp"
 #include "troupe/exit_reason.hpp"
@@ -62,6 +63,7 @@ struct alignas(64) process {
   mpsc_node saved;                       // .next heads the messages already pulled from mbox
   std::atomic<mpsc_node*>* saved_tail = &saved.next;
   fcontext_t ctx = nullptr;              // null until first run
+  eh_state eh;                           // its exception-handling state while switched out
   scheduler* sched = nullptr;
   closure* body = nullptr;
   process_heap* heap = nullptr;          // created on first use

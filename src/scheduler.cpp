@@ -303,6 +303,7 @@ void scheduler::dispatch(process* p) {
   if (!prepare(p)) return;
   pending_prev_ = nullptr;
   const transfer_t t = switch_to(p->ctx, this, fiber_of(p));
+  eh_restore({});  // the loop is never inside a catch
   static_cast<scheduler*>(t.data)->after_switch(t.fctx);
 }
 
@@ -435,6 +436,7 @@ void switch_out(process* p, switch_reason why) {
   s->slice_left_ = why == switch_reason::yield ? 0 : p->budget;
   s->pending_prev_ = p;
   const bool for_good = why == switch_reason::exit;
+  eh_save(p->eh);
   transfer_t t;
   if (process* next = s->pick_direct()) {
     t = switch_to(next->ctx, s, fiber_of(next), for_good);
@@ -442,6 +444,7 @@ void switch_out(process* p, switch_reason why) {
     s->current = nullptr;
     t = switch_to(s->ctx, s, s->thread_fiber, for_good);
   }
+  eh_restore(p->eh);  // possibly on another thread than the one it left
   static_cast<scheduler*>(t.data)->after_switch(t.fctx);
 }
 

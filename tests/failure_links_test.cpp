@@ -327,6 +327,7 @@ TEST_P(FailureLinksTest, TrappingProcessStopsPropagation) {
     troupe::send(outer, std::string("stop"));
     return r;
   });
+  rt().wait_idle();  // the outer process's crash report goes to the capture
   EXPECT_EQ(o.middle_got, boom);
   EXPECT_EQ(o.outer_reply, "ping back");
 }

@@ -4,6 +4,10 @@
 
 #include <fmt/format.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 #include <cstdio>
 #include <cstdlib>
 #include <future>
@@ -403,6 +407,40 @@ TEST_P(LifecycleTest, ManyProcessesWithLargeStacks) {
   });
   EXPECT_EQ(ok, n);
 }
+
+#if defined(__SANITIZE_ADDRESS__)
+// Under AddressSanitizer. Process stacks are unmapped when the runtime goes
+// away, but ASan keeps their shadow: redzones of frames that never returned
+// (a process switches away for good when it exits) would stay poisoned, and
+// whatever is mapped there next (another runtime's stacks, its process table,
+// user memory) would raise false reports. The runtime must unpoison its
+// stacks before it lets them go.
+TEST_P(LifecycleTest, StacksLeaveNoAsanPoisonBehind) {
+  constexpr int n = 2'000;
+  std::vector<std::uintptr_t> spots;
+  rt().run([&spots] {
+    const troupe::pid root = troupe::self();
+    for (int i = 0; i < n; ++i) {
+      const auto opts = troupe::spawn_options{.stack_size = i % 2 ? std::size_t{64} << 10 : std::size_t{2} << 20};
+      troupe::spawn(opts, [root, i] {
+        volatile char here = 0;
+        troupe::send(root, reinterpret_cast<std::uintptr_t>(&here));
+        if (i % 3 == 0) troupe::receive([](double) {});  // still blocked at shutdown
+      });
+    }
+    for (int i = 0; i < n; ++i) spots.push_back(recv<std::uintptr_t>());
+  });
+  expect_processes_left();
+  stop_runtime();
+  int poisoned = 0;
+  for (std::uintptr_t a : spots) {
+    // Around a spot that was on a process stack: from 4 KiB below it up to
+    // 2 KiB above (the frames above it, up to the top of the stack).
+    poisoned += __asan_region_is_poisoned(reinterpret_cast<void*>(a - 4096), 4096 + 2048) != nullptr;
+  }
+  EXPECT_EQ(poisoned, 0) << "of " << n << " released stacks still carry ASan poison";
+}
+#endif
 
 // ---------------------------------------------------------------- process table
 
