@@ -12,7 +12,11 @@ __attribute__((noinline)) eh_state* globals() noexcept {
 }
 }  // namespace
 
-void eh_save(eh_state& s) noexcept { s = *globals(); }
+void eh_save(eh_state& s) noexcept {
+  eh_state* g = globals();
+  s = *g;
+  if (!eh_empty(s)) *g = eh_state{};
+}
 void eh_restore(const eh_state& s) noexcept { *globals() = s; }
 
 }  // namespace troupe::detail

@@ -50,7 +50,6 @@ void process_entry(transfer_t t) {
   auto* s = static_cast<scheduler*>(t.data);
   fiber_info came_from;
   fiber_started(came_from);
-  eh_restore({});
   s->after_switch(t.fctx);
   process* p = s->current;
   exit_process(p, run_body(p));

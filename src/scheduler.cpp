@@ -303,7 +303,7 @@ void scheduler::dispatch(process* p) {
   if (!prepare(p)) return;
   pending_prev_ = nullptr;
   const transfer_t t = switch_to(p->ctx, this, fiber_of(p));
-  eh_restore({});  // the loop is never inside a catch
+  eh_restore({});  // after a stack overflow the state may be the dead process's
   static_cast<scheduler*>(t.data)->after_switch(t.fctx);
 }
 
@@ -444,7 +444,7 @@ void switch_out(process* p, switch_reason why) {
     s->current = nullptr;
     t = switch_to(s->ctx, s, s->thread_fiber, for_good);
   }
-  eh_restore(p->eh);  // possibly on another thread than the one it left
+  eh_resume(p->eh);  // possibly on another thread than the one it left
   static_cast<scheduler*>(t.data)->after_switch(t.fctx);
 }
 
