@@ -55,8 +55,19 @@ stack_pool::stack_pool() : cheap_guards_(probe_cheap_guards()) {
   if (cheap_guards_) self_pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0));
 }
 
+namespace {
+// ASan does not clear shadow memory on munmap: frames that never returned
+// would leave their redzones poisoned for whatever is mapped there next.
+void unmap(void* p, std::size_t n) noexcept {
+#ifdef TROUPE_ASAN
+  __asan_unpoison_memory_region(p, n);
+#endif
+  ::munmap(p, n);
+}
+}  // namespace
+
 stack_pool::~stack_pool() {
-  for (auto& [p, n] : mappings_) ::munmap(p, n);
+  for (auto& [p, n] : mappings_) unmap(p, n);
   if (self_pidfd_ >= 0) ::close(self_pidfd_);
 }
 
@@ -136,7 +147,7 @@ void stack_pool::carve(std::size_t k, cache& c) {
 void stack_pool::release(const stack_slot& s, cache& c) noexcept {
   char* base = s.lo - page;
   if (s.size_class == dedicated) {
-    ::munmap(base, s.size + page);
+    unmap(base, s.size + page);
     return;
   }
   auto& mine = c.free[s.size_class];

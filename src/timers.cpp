@@ -108,7 +108,11 @@ timer_ref start_send_timer(pid to, std::int64_t deadline, message_node* m) {
 void sleep_until_ns(std::int64_t deadline) {
   process* p = current_process();
   if (!p) {
-    if (deadline > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(deadline - now_ns()));
+    if (deadline > 0) {
+      std::this_thread::sleep_for(std::chrono::nanoseconds(deadline - now_ns()));
+    } else if (deadline < 0) {
+      for (;;) std::this_thread::sleep_for(std::chrono::hours(24));  // asked for forever
+    }
     return;
   }
   charge(p, 1);
