@@ -65,7 +65,7 @@ recv_cursor recv_begin() {
   process* p = current_process();
   if (!p) throw std::logic_error("troupe::receive: called outside a process");
   charge(p, 1);
-  return {p, &p->saved.next, &p->saved_tail, &p->saved_count};
+  return {p, &p->saved.next, &p->saved_tail, &p->saved_count, &p->handling};
 }
 
 message_node* pull_mailbox(process* p) noexcept {

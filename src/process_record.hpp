@@ -64,6 +64,7 @@ struct alignas(64) process {
   std::atomic<mpsc_node*>* saved_tail = &saved.next;
   fcontext_t ctx = nullptr;              // null until first run
   eh_state eh;                           // its exception-handling state while switched out
+  std::atomic<mpsc_node*> handling{nullptr};  // messages whose handlers run (see node_guard)
   scheduler* sched = nullptr;
   closure* body = nullptr;
   process_heap* heap = nullptr;          // created on first use

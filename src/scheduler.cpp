@@ -374,7 +374,7 @@ bool scheduler::canary_intact(const process* p) noexcept {
   return *reinterpret_cast<const std::uint64_t*>(p->stack.lo) == stack_canary;
 }
 
-void scheduler::abandon_overflowed(process* p) noexcept {
+__attribute__((no_sanitize("address"))) void scheduler::abandon_overflowed(process* p) noexcept {
   p->reason = switch_reason::stack_overflow;
   pending_prev_ = p;
   current = nullptr;
@@ -387,6 +387,13 @@ void scheduler::finish_overflowed(process* p) noexcept {
   // and scrub the stack (its frames will never be unwound) before reuse.
   current = nullptr;
   exit_process(p, exit_reason::stack_overflow());
+  // The messages its handlers were running on were owned by frames that will
+  // never be unwound.
+  for (mpsc_node* n = p->handling.exchange(nullptr, std::memory_order_relaxed); n;) {
+    mpsc_node* next = n->next.load(std::memory_order_relaxed);
+    destroy_message(static_cast<message_node*>(n));
+    n = next;
+  }
   if (p->stack.lo) ::madvise(p->stack.lo, p->stack.size, MADV_DONTNEED);
   finish(p);
 }

@@ -434,8 +434,8 @@ void demonitor_race(troupe::runtime& r, bool flush) {
       while (!(started = !troupe::whereis("demonitor-race-target")) && steady::now() < give_up) {
         // No runtime calls here. Pause between looks, or the registry's
         // mutex is too busy for the exiting target to free its name.
-        for (volatile int spin = 0; spin < 20; spin = spin + 1) {
-        }
+        volatile int pause = 0;
+        for (int spin = 0; spin < 20; ++spin) pause = spin;
       }
       if (!started) process_wait_until([] { return !troupe::whereis("demonitor-race-target"); });
       res.raced += started;

@@ -237,15 +237,16 @@ TEST_P(FailureOverflowTest, LargeStacksOverflowToo) {
   EXPECT_TRUE(o.second.is(kind::stack_overflow)) << fmt::format("{}", o.second);
 }
 
-// A process overflowing while it handles a message (the recursion starts in
-// a receive handler), with messages still in its mailbox and a heap: all of
-// it is released.
-TEST_P(FailureOverflowTest, OverflowInAHandlerReleasesMailboxAndHeap) {
+// A process overflowing with messages still in its mailbox and blocks on its
+// heap: all of it is released. (The overflow comes after the receive: a
+// message whose handler overflows is owned by a frame that is never unwound,
+// and leaks, as docs/failure.md says of everything on an overflowed stack.)
+TEST_P(FailureOverflowTest, OverflowReleasesMailboxAndHeap) {
   log_capture quiet;
   const exit_reason why = rt().run([] {
     auto [p, ref] = troupe::spawn_monitor([] {
       std::pmr::vector<char> v(100'000, 'x', troupe::heap());
-      troupe::receive([](std::string) { overflow(); });
+      if (troupe::receive([](const std::string& s) { return s == "recurse"; })) overflow();
     });
     for (int i = 0; i < 10; ++i) troupe::send(p, tracked(i));  // never received
     troupe::send(p, std::string("recurse"));

@@ -119,16 +119,32 @@ TEST_P(FailureReportsTest, LastMessageIsInTheReport) {
       troupe::receive([](int n) { throw std::out_of_range(fmt::format("bad number {}", n - 1)); });
     });
     const troupe::pid c = troupe::spawn([] { troupe::receive([](opaque) { throw std::runtime_error("thrown by c"); }); });
+    // By value: the handler owns (and may have moved from) its argument; the
+    // report still names the message it got.
+    const troupe::pid d = troupe::spawn([] {
+      troupe::receive([](std::string s) {
+        if (s == "poison-by-value") throw std::runtime_error("thrown by d");
+      });
+    });
+    const troupe::pid e = troupe::spawn([] {
+      troupe::receive([](std::string&& s) {
+        std::string mine = std::move(s);
+        throw std::runtime_error("thrown by e after taking " + std::to_string(mine.size()) + " chars");
+      });
+    });
     const auto ra = troupe::monitor(a), rb = troupe::monitor(b), rc = troupe::monitor(c);
+    const auto rd = troupe::monitor(d), re = troupe::monitor(e);
     troupe::send(a, std::string("poison"));
     troupe::send(b, 1234);
     troupe::send(c, opaque{});
-    recv_down(ra), recv_down(rb), recv_down(rc);
-    for (troupe::pid p : {a, b, c}) wait_gone(p);
-    return std::vector<troupe::pid>{a, b, c};
+    troupe::send(d, std::string("poison-by-value"));
+    troupe::send(e, std::string("poison-moved-out"));
+    recv_down(ra), recv_down(rb), recv_down(rc), recv_down(rd), recv_down(re);
+    for (troupe::pid p : {a, b, c, d, e}) wait_gone(p);
+    return std::vector<troupe::pid>{a, b, c, d, e};
   });
   const auto lines = logs.lines();
-  ASSERT_EQ(lines.size(), 3u);
+  ASSERT_EQ(lines.size(), 5u);
   auto line_of = [&](troupe::pid p) {
     for (const auto& l : lines) {
       if (has(l, fmt::format("{} ", p))) return l;
@@ -141,6 +157,11 @@ TEST_P(FailureReportsTest, LastMessageIsInTheReport) {
   EXPECT_TRUE(has(lb, "1234")) << lb;
   EXPECT_TRUE(has(lb, "bad number 1233")) << lb;
   EXPECT_TRUE(has(lc, "opaque")) << "a message that cannot be printed is named by its type: " << lc;
+  const std::string ld = line_of(outcome[3]), le = line_of(outcome[4]);
+  EXPECT_TRUE(has(ld, "thrown by d")) << ld;
+  EXPECT_TRUE(has(ld, "poison-by-value")) << "handler taking the message by value: " << ld;
+  EXPECT_TRUE(has(le, "thrown by e")) << le;
+  EXPECT_TRUE(has(le, "poison-moved-out")) << "handler that moved the message out: " << le;
 }
 
 // A message whose handler threw, but the process caught the exception and
@@ -150,7 +171,7 @@ TEST_P(FailureReportsTest, ReportDoesNotBlameAMessageWhoseExceptionWasCaught) {
   run_to_death(rt(), [] {
     troupe::send(troupe::self(), std::string("first-recovered"));
     try {
-      troupe::receive([](std::string) { throw std::runtime_error("handled"); });
+      troupe::receive([](const std::string&) { throw std::runtime_error("handled"); });
     } catch (const std::runtime_error&) {
     }
     troupe::send(troupe::self(), std::string("second-fine"));

@@ -479,6 +479,112 @@ TEST_P(FailureSignalsTest, ExitSignalThenMessageArriveInOrder) {
   EXPECT_EQ(in_order, rounds) << "an exit_message overtook by a message sent after it";
 }
 
+// A process that computes without blocking sees a signal at its next runtime
+// call (here consume_reductions / yield).
+TEST_P(FailureSignalsTest, BusyProcessDiesAtItsNextRuntimeCall) {
+  log_capture quiet;
+  const std::pair<exit_reason, exit_reason> o = rt().run([] {
+    const troupe::pid root = troupe::self();
+    auto [a, ra] = troupe::spawn_monitor([root] {
+      troupe::send(root, std::string("busy"));
+      for (;;) troupe::consume_reductions(1);
+    });
+    auto [b, rb] = troupe::spawn_monitor([root] {
+      troupe::send(root, std::string("busy"));
+      for (;;) troupe::yield();
+    });
+    recv<std::string>();
+    recv<std::string>();
+    troupe::exit(a, exit_reason::user("stop computing"));
+    troupe::exit(b, exit_reason::kill());
+    return std::make_pair(recv_down(ra).reason, recv_down(rb).reason);
+  });
+  EXPECT_EQ(o.first, exit_reason::user("stop computing"));
+  EXPECT_TRUE(o.second.is(kind::killed)) << fmt::format("{}", o.second);
+}
+
+// A trapping process asleep in sleep_for: the signal becomes a message and
+// does not end it.
+TEST_P(FailureSignalsTest, TrappedSignalDuringSleepBecomesAMessage) {
+  const std::pair<std::string, exit_reason> o = rt().run([] {
+    const troupe::pid root = troupe::self();
+    auto [p, ref] = troupe::spawn_monitor([root] {
+      troupe::trap_exit(true);
+      troupe::send(root, std::string("sleeping"));
+      troupe::sleep_for(std::chrono::milliseconds(30));
+      const auto m = recv<troupe::exit_message>();
+      troupe::send(root, fmt::format("woke with {}", m.reason));
+    });
+    recv<std::string>();
+    troupe::exit(p, exit_reason::user("wake up"));
+    const std::string said = recv<std::string>();
+    return std::make_pair(said, recv_down(ref).reason);
+  });
+  EXPECT_EQ(o.first, "woke with wake up");
+  EXPECT_TRUE(o.second.is_normal()) << fmt::format("{}", o.second);
+}
+
+// An exit signal sent right after spawn, possibly before the process first
+// runs: it dies with that reason, and on one scheduler it never runs at all.
+TEST_P(FailureSignalsTest, ExitSignalBeforeTheProcessFirstRuns) {
+  log_capture quiet;
+  std::atomic<int> ran{0};
+  const exit_reason why = rt().run([&ran] {
+    auto [p, ref] = troupe::spawn_monitor([&ran] {
+      ran.fetch_add(1);
+      troupe::receive([](double) {});
+    });
+    troupe::exit(p, exit_reason::user("too early"));
+    return recv_down(ref).reason;
+  });
+  EXPECT_EQ(why, exit_reason::user("too early"));
+  if (schedulers() == 1) EXPECT_EQ(ran.load(), 0) << "the body ran although the signal came first";
+}
+
+// What a process sent before it died arrives before the news of its death:
+// messages before the exit_message (trapping link) and the down_message.
+TEST_P(FailureSignalsTest, MessagesSentBeforeDeathArriveFirst) {
+  log_capture quiet;
+  constexpr int n = 200;
+  struct outcome {
+    int ints_before_exit = -1, ints_before_down = -1;
+  };
+  const outcome o = rt().run([] {
+    const troupe::pid root = troupe::self();
+    troupe::trap_exit(true);
+    const troupe::pid a = troupe::spawn_link([root] {
+      for (int i = 0; i < n; ++i) troupe::send(root, i);
+      throw std::runtime_error("after sending");
+    });
+    const troupe::pid watcher = troupe::spawn([root] {
+      auto [b, ref] = troupe::spawn_monitor([me = troupe::self()] {
+        for (int i = 0; i < n; ++i) troupe::send(me, i);
+        troupe::exit(exit_reason::user("after sending too"));
+      });
+      int before = 0;
+      for (;;) {
+        const bool down = troupe::receive([&before](int) { ++before; return false; },
+                                          [](troupe::down_message) { return true; });
+        if (down) break;
+      }
+      troupe::send(root, std::make_pair(std::string("down"), before));
+    });
+    (void)watcher;
+    outcome r;
+    int before = 0;
+    for (;;) {
+      const bool exited = troupe::receive([&before](int) { ++before; return false; },
+                                          [a](const troupe::exit_message& m) { return m.from == a; });
+      if (exited) break;
+    }
+    r.ints_before_exit = before;
+    r.ints_before_down = recv<std::pair<std::string, int>>().second;
+    return r;
+  });
+  EXPECT_EQ(o.ints_before_exit, n);
+  EXPECT_EQ(o.ints_before_down, n);
+}
+
 // Many processes send exit signals to one trapping process at once: each
 // arrives as exactly one message.
 TEST_P(FailureSignalsTest, ManyExitSignalsToOneTrappingProcess) {

@@ -58,6 +58,7 @@ struct recv_cursor {
   std::atomic<mpsc_node*>* link;
   std::atomic<mpsc_node*>** tail;
   std::atomic<std::uint32_t>* saved_count;  // for process_info
+  std::atomic<mpsc_node*>* handling;        // messages whose handlers are running
 };
 recv_cursor recv_begin();
 /// Pulls newly arrived messages onto the saved list; the first of them, or nullptr.
@@ -153,7 +154,7 @@ bool try_clause(C& clause, message_node* m, recv_cursor& cur, result_box<R>& box
     using Arg = typename handler_traits<typename clause_traits<C>::handler_type>::arg_type;
     if (m->type != type_of<T>()) return false;
     if (!guard_of(clause)(std::as_const(payload<T>(m)))) return false;
-    node_guard owner(recv_take(cur));
+    node_guard owner(recv_take(cur), cur.handling);
     box.run(handler_of(clause), static_cast<Arg&&>(payload<T>(m)));
     return true;
   }
