@@ -115,11 +115,14 @@ void note_crash_message(const message_node* n) noexcept {
   process* p = current_process();
   if (!p) return;
   try {
+    // A message its handler took by value or moved from prints empty: then
+    // its type is all we can say.
     std::string text = n->type->describe(n);
-    if (!text.empty() && text[0] == '#') text = demangle(text.c_str() + 1);
+    if (text.empty()) text = demangle(n->type->id->name());
     process_ext& x = ext_of(p);
     std::lock_guard lock(x.mu);
     x.crash_message = std::move(text);
+    p->crash_noted = true;
   } catch (...) {
     // A crash report without the message is better than none.
   }

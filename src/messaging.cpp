@@ -65,6 +65,13 @@ recv_cursor recv_begin() {
   process* p = current_process();
   if (!p) throw std::logic_error("troupe::receive: called outside a process");
   charge(p, 1);
+  // A handler's exception that the process caught is not what it dies of.
+  if (p->crash_noted) [[unlikely]] {
+    p->crash_noted = false;
+    process_ext& x = ext_of(p);
+    std::lock_guard lock(x.mu);
+    x.crash_message.clear();
+  }
   return {p, &p->saved.next, &p->saved_tail, &p->saved_count, &p->handling};
 }
 

@@ -81,6 +81,8 @@ void recycle(runtime_impl& rt, process* p, record_cache* cache) noexcept {
   }
   if (process_ext* x = p->ext.load(std::memory_order_acquire)) x->reset();
   p->signals.store(0, std::memory_order_relaxed);
+  p->crash_noted = false;
+  p->handling.store(nullptr, std::memory_order_relaxed);
   p->trap_exit.store(false, std::memory_order_relaxed);
   p->saved_count.store(0, std::memory_order_relaxed);
   p->reductions.store(0, std::memory_order_relaxed);

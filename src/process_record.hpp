@@ -82,6 +82,7 @@ struct alignas(64) process {
   std::int32_t budget = 0;
   std::uint32_t index = 0;
   switch_reason reason = switch_reason::yield;
+  bool crash_noted = false;  // ext->crash_message is set (cleared by the next receive)
 #ifdef TROUPE_TSAN
   void* tsan_fiber = nullptr;
 #endif

@@ -26,9 +26,9 @@ struct message_node;
 /// whose address doubles as the type's identity (cheaper than typeid).
 struct message_type {
   void (*destroy)(message_node*) noexcept;
-  /// For crash reports: the value printed with fmt if it can be, else the
-  /// (mangled) type name prefixed with '#'.
+  /// For crash reports: the value printed with fmt if it can be, else empty.
   std::string (*describe)(const message_node*);
+  const std::type_info* id;
 };
 
 /// Header of every message. `generation` is the receiver incarnation the
@@ -57,10 +57,10 @@ struct typed_node final : message_node {
     if constexpr (fmt::is_formattable<T>::value) {
       return fmt::format("{}", static_cast<const typed_node*>(n)->value);
     } else {
-      return std::string("#") + typeid(T).name();
+      return {};
     }
   }
-  static constexpr message_type info{&destroy_impl, &describe_impl};
+  static constexpr message_type info{&destroy_impl, &describe_impl, &typeid(T)};
 };
 
 template <class T>
