@@ -9,6 +9,7 @@
 #include "eh_state.hpp"
 #include "fiber_switch.hpp"
 #include "mailbox.hpp"
+#include "troupe/detail/forced_exit.hpp"
 #include "troupe/exit_reason.hpp"
 #include "troupe/pid.hpp"
 #include "troupe/process.hpp"
@@ -38,11 +39,7 @@ enum signal_bits : std::uint32_t {
   sig_exit = 1u << 1,      // exit signals wait in the process's ext
 };
 
-/// Thrown inside a process to end it with `reason` (an exit signal, exit/1,
-/// shutdown). Not a std::exception, so ordinary handlers do not swallow it.
-struct forced_exit {
-  exit_reason reason;
-};
+
 
 struct stack_slot {
   char* lo = nullptr;   // lowest usable byte (the guard page is just below)

@@ -35,7 +35,7 @@ TEST_P(FailureRegistryTest, RegisterWhereisSendUnregister) {
     troupe::pid echo, found, after;
     std::string reply;
     std::optional<std::string> name, name_after;
-    bool unregistered = false, again = true;
+    bool unregistered = false, again = true, renamed = false;
   };
   const outcome o = rt().run([] {
     outcome r;
@@ -49,6 +49,9 @@ TEST_P(FailureRegistryTest, RegisterWhereisSendUnregister) {
     r.again = troupe::unregister("echo");
     r.after = troupe::whereis("echo");
     r.name_after = troupe::registered_name(r.echo);
+    // Unregistered, the process may take another name.
+    troupe::register_name("echo-again", r.echo);
+    r.renamed = troupe::whereis("echo-again") == r.echo;
     troupe::send(r.echo, std::make_pair(troupe::self(), std::string("stop")));
     return r;
   });
@@ -59,6 +62,7 @@ TEST_P(FailureRegistryTest, RegisterWhereisSendUnregister) {
   EXPECT_FALSE(o.again);
   EXPECT_EQ(o.after, troupe::pid{});
   EXPECT_EQ(o.name_after, std::nullopt);
+  EXPECT_TRUE(o.renamed);
 }
 
 TEST_P(FailureRegistryTest, WhereisOfAnUnknownNameIsTheNullPid) {

@@ -585,6 +585,38 @@ TEST_P(FailureSignalsTest, MessagesSentBeforeDeathArriveFirst) {
   EXPECT_EQ(o.ints_before_down, n);
 }
 
+// A non-trapping process dies of an exit signal before it can handle any
+// message sent after the signal (signals and messages from one sender keep
+// their order), even when one receive pulls them all in at once.
+TEST_P(FailureSignalsTest, NoMessageAfterAFatalSignalIsHandled) {
+  log_capture quiet;
+  constexpr int rounds = 100;
+  std::atomic<int> handled_after{0};
+  const int died_right = rt().run([&handled_after] {
+    const troupe::pid root = troupe::self();
+    int right = 0;
+    for (int i = 0; i < rounds; ++i) {
+      auto [t, ref] = troupe::spawn_monitor([root, &handled_after] {
+        troupe::send(root, std::string("waiting"));
+        for (;;) {
+          troupe::receive([&handled_after](const std::string& s) {
+            if (s == "after the signal") handled_after.fetch_add(1);
+          });
+        }
+      });
+      recv<std::string>();
+      troupe::send(t, 1);  // not matched: stays in the mailbox
+      troupe::exit(t, i % 2 ? exit_reason::kill() : exit_reason::user("die"));
+      troupe::send(t, std::string("after the signal"));
+      const exit_reason why = recv_down(ref).reason;
+      right += i % 2 ? why.is(kind::killed) : why == exit_reason::user("die");
+    }
+    return right;
+  });
+  EXPECT_EQ(died_right, rounds);
+  EXPECT_EQ(handled_after.load(), 0) << "a message sent after a fatal exit signal was handled";
+}
+
 // Many processes send exit signals to one trapping process at once: each
 // arrives as exactly one message.
 TEST_P(FailureSignalsTest, ManyExitSignalsToOneTrappingProcess) {
@@ -606,6 +638,30 @@ TEST_P(FailureSignalsTest, ManyExitSignalsToOneTrappingProcess) {
     return once;
   });
   EXPECT_EQ(got, senders);
+}
+
+// runtime::run's process ended by exit/1 or an exit signal: it exits with
+// that reason like any process (its monitors and links see it, not
+// `normal`), and run() reports a failure to its caller.
+TEST_P(FailureSignalsTest, RunsProcessEndedByAnExitKeepsItsReason) {
+  log_capture quiet;
+  rt();
+  std::string seen;
+  std::atomic<bool> done{false};
+  const troupe::pid watcher = troupe::spawn([&seen, &done] {
+    const troupe::pid p = recv<troupe::pid>();
+    const auto ref = troupe::monitor(p);
+    troupe::send(p, std::string("monitoring"));
+    seen = fmt::format("{}", recv_down(ref).reason);
+    done.store(true);
+  });
+  EXPECT_ANY_THROW(rt().run([watcher] {
+    troupe::send(watcher, troupe::self());
+    recv<std::string>();
+    troupe::exit(exit_reason::user("root killed"));
+  }));
+  ASSERT_TRUE(wait_until([&] { return done.load(); }));
+  EXPECT_EQ(seen, "root killed") << "the monitor of run()'s process saw the wrong reason";
 }
 
 // ---------------------------------------------------------------- unwinding

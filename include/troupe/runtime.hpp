@@ -8,6 +8,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "troupe/detail/forced_exit.hpp"
+#include "troupe/links.hpp"
 #include "troupe/process.hpp"
 
 namespace troupe {
@@ -50,7 +52,8 @@ class runtime {
   void wait_idle();
 
   /// Runs `f(args...)` in a new process and blocks the calling (non-process)
-  /// thread until it returns; returns its result or rethrows its exception.
+  /// thread until it returns; returns its result or rethrows its exception
+  /// (a process_error with the reason if it was ended by an exit signal).
   template <class F, class... Args>
   auto run(F&& f, Args&&... args) -> std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...> {
     using R = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
@@ -67,6 +70,11 @@ class runtime {
             } else {
               done->set_value(std::invoke(fn, std::move(a)...));
             }
+          } catch (detail::forced_exit& e) {
+            // Ended by an exit signal or exit/1: the caller gets the reason,
+            // and the process still exits with it (its links and monitors see it).
+            done->set_exception(std::make_exception_ptr(process_error(e.reason)));
+            throw;
           } catch (...) {
             done->set_exception(std::current_exception());
           }
