@@ -12,6 +12,8 @@ __attribute__((noinline)) eh_state* globals() noexcept {
 }
 }  // namespace
 
+eh_state* eh_globals() noexcept { return globals(); }
+
 void eh_save(eh_state& s) noexcept {
   eh_state* g = globals();
   s = *g;

@@ -13,6 +13,15 @@ struct eh_state {
   unsigned int uncaught_exceptions = 0;
 };
 
+/// This thread's state (its address never changes for the thread's life).
+eh_state* eh_globals() noexcept;
+
+/// Moves `*g` (a thread's state) into `s`, leaving the thread's empty.
+inline void eh_save(eh_state* g, eh_state& s) noexcept {
+  s = *g;
+  if (s.caught_exceptions || s.uncaught_exceptions) *g = eh_state{};
+}
+
 /// Moves this thread's state into `s`, leaving the thread's empty: between
 /// switches a thread holds no process's state, so the usual case (nothing
 /// caught, nothing in flight) costs one look and no writes.
@@ -23,8 +32,8 @@ void eh_restore(const eh_state& s) noexcept;
 inline bool eh_empty(const eh_state& s) noexcept { return !s.caught_exceptions && !s.uncaught_exceptions; }
 
 /// The resuming side: only a process that had state needs it back.
-inline void eh_resume(const eh_state& s) noexcept {
-  if (!eh_empty(s)) eh_restore(s);
+inline void eh_resume(eh_state* g, const eh_state& s) noexcept {
+  if (!eh_empty(s)) *g = s;
 }
 
 }  // namespace troupe::detail

@@ -276,6 +276,7 @@ void scheduler::fire(timer_node* n) noexcept {
 void scheduler::loop() {
   tls_scheduler = this;
   thread_fiber = this_thread_stack();
+  eh = eh_globals();
   void* alt_stack = enter_alt_stack();
   while (!rt.quit.load(std::memory_order_acquire)) {
     run_timers();
@@ -303,7 +304,7 @@ void scheduler::dispatch(process* p) {
   if (!prepare(p)) return;
   pending_prev_ = nullptr;
   const transfer_t t = switch_to(p->ctx, this, fiber_of(p));
-  eh_restore({});  // after a stack overflow the state may be the dead process's
+  *eh = eh_state{};  // after a stack overflow the state may be the dead process's
   static_cast<scheduler*>(t.data)->after_switch(t.fctx);
 }
 
@@ -443,7 +444,7 @@ void switch_out(process* p, switch_reason why) {
   s->slice_left_ = why == switch_reason::yield ? 0 : p->budget;
   s->pending_prev_ = p;
   const bool for_good = why == switch_reason::exit;
-  eh_save(p->eh);
+  eh_save(s->eh, p->eh);
   transfer_t t;
   if (process* next = s->pick_direct()) {
     t = switch_to(next->ctx, s, fiber_of(next), for_good);
@@ -451,8 +452,9 @@ void switch_out(process* p, switch_reason why) {
     s->current = nullptr;
     t = switch_to(s->ctx, s, s->thread_fiber, for_good);
   }
-  eh_resume(p->eh);  // possibly on another thread than the one it left
-  static_cast<scheduler*>(t.data)->after_switch(t.fctx);
+  auto* now = static_cast<scheduler*>(t.data);  // possibly another thread than the one it left
+  eh_resume(now->eh, p->eh);
+  now->after_switch(t.fctx);
 }
 
 void scheduler::release_leftovers() noexcept {

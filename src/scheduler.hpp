@@ -8,6 +8,7 @@
 
 #include <concurrentqueue/concurrentqueue.h>
 
+#include "eh_state.hpp"
 #include "fiber_switch.hpp"
 #include "parker.hpp"
 #include "process_record.hpp"
@@ -58,6 +59,7 @@ class scheduler {
   process* current = nullptr;  // the process on this thread, if any
   fcontext_t ctx = nullptr;    // this thread's loop, while a process runs
   fiber_info thread_fiber;     // this thread's own stack (for sanitizers)
+  eh_state* eh = nullptr;      // this thread's C++ exception-handling state
   record_cache records;
   stack_pool::cache stacks;
 

@@ -155,7 +155,12 @@ bool try_clause(C& clause, message_node* m, recv_cursor& cur, result_box<R>& box
     if (m->type != type_of<T>()) return false;
     if (!guard_of(clause)(std::as_const(payload<T>(m)))) return false;
     node_guard owner(recv_take(cur), cur.handling);
-    box.run(handler_of(clause), static_cast<Arg&&>(payload<T>(m)));
+    try {
+      box.run(handler_of(clause), static_cast<Arg&&>(payload<T>(m)));
+    } catch (...) {
+      note_crash_message(m);  // for the crash report, should it escape the process
+      throw;
+    }
     return true;
   }
 }

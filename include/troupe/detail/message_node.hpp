@@ -90,15 +90,13 @@ T& payload(message_node* n) noexcept {
 /// handler (for the crash report).
 void note_crash_message(const message_node* n) noexcept;
 
-/// Owns a message node taken by receive until its handler is done; if the
-/// handler throws, remembers the message for the crash report. While the
+/// Owns a message node taken by receive until its handler is done. While the
 /// handler runs the node sits on the process's `handling` list (linked
 /// through its now unused `next`), so that the runtime can free it if the
 /// process dies without unwinding (a stack overflow).
 class node_guard {
  public:
-  node_guard(message_node* n, std::atomic<mpsc_node*>* handling) noexcept
-      : n_(n), handling_(handling), exceptions_(std::uncaught_exceptions()) {
+  node_guard(message_node* n, std::atomic<mpsc_node*>* handling) noexcept : n_(n), handling_(handling) {
     n->next.store(handling->load(std::memory_order_relaxed), std::memory_order_relaxed);
     handling->store(n, std::memory_order_relaxed);
   }
@@ -106,14 +104,12 @@ class node_guard {
   node_guard& operator=(const node_guard&) = delete;
   ~node_guard() {
     handling_->store(n_->next.load(std::memory_order_relaxed), std::memory_order_relaxed);
-    if (std::uncaught_exceptions() > exceptions_) note_crash_message(n_);
     destroy_message(n_);
   }
 
  private:
   message_node* n_;
   std::atomic<mpsc_node*>* handling_;
-  int exceptions_;
 };
 
 /// What may be sent: values the receiver can own outright.
