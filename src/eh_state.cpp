@@ -14,11 +14,4 @@ __attribute__((noinline)) eh_state* globals() noexcept {
 
 eh_state* eh_globals() noexcept { return globals(); }
 
-void eh_save(eh_state& s) noexcept {
-  eh_state* g = globals();
-  s = *g;
-  if (!eh_empty(s)) *g = eh_state{};
-}
-void eh_restore(const eh_state& s) noexcept { *globals() = s; }
-
 }  // namespace troupe::detail

@@ -16,18 +16,13 @@ struct eh_state {
 /// This thread's state (its address never changes for the thread's life).
 eh_state* eh_globals() noexcept;
 
-/// Moves `*g` (a thread's state) into `s`, leaving the thread's empty.
+/// Moves `*g` (a thread's state) into `s`, leaving the thread's empty:
+/// between switches a thread holds no process's state, so the usual case
+/// (nothing caught, nothing in flight) costs one look and no writes.
 inline void eh_save(eh_state* g, eh_state& s) noexcept {
   s = *g;
   if (s.caught_exceptions || s.uncaught_exceptions) *g = eh_state{};
 }
-
-/// Moves this thread's state into `s`, leaving the thread's empty: between
-/// switches a thread holds no process's state, so the usual case (nothing
-/// caught, nothing in flight) costs one look and no writes.
-void eh_save(eh_state& s) noexcept;
-/// Makes `s` this thread's state.
-void eh_restore(const eh_state& s) noexcept;
 
 inline bool eh_empty(const eh_state& s) noexcept { return !s.caught_exceptions && !s.uncaught_exceptions; }
 
