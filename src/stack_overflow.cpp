@@ -9,6 +9,7 @@
 // goes to the handler that was there before, or to the default action.
 
 #include <signal.h>
+#include <ucontext.h>
 #include <sys/mman.h>
 
 #include <atomic>
@@ -33,12 +34,33 @@ bool in_guard_page(const process* p, const char* addr) noexcept {
   return p && p->stack.lo && addr >= p->stack.lo - stack_pool::page && addr < p->stack.lo;
 }
 
+const char* stack_pointer_of(void* context) noexcept {
+  const auto* uc = static_cast<const ucontext_t*>(context);
+#if defined(__x86_64__)
+  return reinterpret_cast<const char*>(uc->uc_mcontext.gregs[REG_RSP]);
+#elif defined(__aarch64__)
+  return reinterpret_cast<const char*>(uc->uc_mcontext.sp);
+#else
+  (void)uc;
+  return nullptr;
+#endif
+}
+
+// Code built without stack-clash probes can move the stack pointer past the
+// guard page in one step (a frame larger than a page) and fault further
+// down. A stack pointer below the process's stack is an overflow too.
+bool stack_pointer_ran_off(const process* p, const char* sp) noexcept {
+  constexpr std::size_t reach = 1 << 20;
+  return p && p->stack.lo && sp && sp < p->stack.lo && sp >= p->stack.lo - reach;
+}
+
 // Not instrumented by ASan: it would unpoison "the current stack" before the
 // no-return switch below, and the current stack is the alternate signal stack.
 __attribute__((no_sanitize("address"))) void on_fault(int sig, siginfo_t* info, void* context) {
   scheduler* s = current_scheduler();
   process* p = s ? s->current : nullptr;
-  if (in_guard_page(p, static_cast<const char*>(info->si_addr))) s->abandon_overflowed(p);  // does not return
+  if (in_guard_page(p, static_cast<const char*>(info->si_addr)) || stack_pointer_ran_off(p, stack_pointer_of(context)))
+    s->abandon_overflowed(p);  // does not return
   // Not ours: hand over to whoever handled it before (or the default, which
   // dumps core when the faulting instruction runs again).
   const struct sigaction& prev = sig == SIGSEGV ? previous_segv : previous_bus;

@@ -51,6 +51,19 @@ __attribute__((noinline)) std::size_t touch_stack(std::size_t bytes, const volat
 
 void overflow() { (void)recurse_forever(0); }
 
+// 16 KiB frames that write only their lowest kilobyte. Without stack-clash
+// probes the fourth frame of a 64 KiB stack skips the guard page and writes
+// the top of the stack below, where a blocked process keeps its context.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winfinite-recursion"
+__attribute__((noinline)) int recurse_in_big_frames(int depth) {
+  volatile char frame[16 * 1024];
+  for (std::size_t i = 0; i < 1024; ++i) frame[i] = static_cast<char>(depth);
+  if (depth == never_stop_at) return 0;
+  return recurse_in_big_frames(depth + 1) + frame[0];
+}
+#pragma GCC diagnostic pop
+
 TEST_P(FailureOverflowTest, OverflowEndsTheProcessWithStackOverflow) {
   log_capture logs;
   const std::pair<troupe::pid, exit_reason> o = rt().run([] {
@@ -149,6 +162,35 @@ TEST_P(FailureOverflowTest, OtherProcessesKeepRunning) {
   EXPECT_EQ(o.overflowed, overflows);
   EXPECT_EQ(o.before, 100);
   EXPECT_EQ(o.after, 200);
+}
+
+// An overflow in frames larger than the guard page is still caught at the
+// guard page: the processes whose stacks lie just below (spawned earlier,
+// blocked in receive, their saved contexts at the top of their stacks) are
+// untouched and answer afterwards.
+TEST_P(FailureOverflowTest, FramesLargerThanTheGuardPageStopAtIt) {
+  log_capture quiet;
+  constexpr int neighbours = 64, overflows = 8;
+  struct outcome {
+    int overflowed = 0, answered = 0;
+  };
+  const outcome o = rt().run([] {
+    const troupe::pid root = troupe::self();
+    std::vector<troupe::pid> around;
+    std::vector<troupe::monitor_ref> refs;
+    for (int round = 0; round < overflows; ++round) {
+      for (int i = 0; i < neighbours / overflows; ++i)
+        around.push_back(troupe::spawn([root] { troupe::send(root, recv<int>() + 1); }));
+      refs.push_back(troupe::spawn_monitor([] { (void)recurse_in_big_frames(0); }).second);
+    }
+    outcome r;
+    for (auto ref : refs) r.overflowed += recv_down(ref).reason.is(kind::stack_overflow);
+    for (std::size_t i = 0; i < around.size(); ++i) troupe::send(around[i], static_cast<int>(i));
+    for (std::size_t i = 0; i < around.size(); ++i) r.answered += recv<int>() > 0;
+    return r;
+  });
+  EXPECT_EQ(o.overflowed, overflows);
+  EXPECT_EQ(o.answered, neighbours);
 }
 
 // Twenty overflows one after another, then twenty at once; then the runtime
