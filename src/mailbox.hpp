@@ -6,9 +6,14 @@
 // The word also says whether the owner is parked waiting for a message: a
 // sender whose push replaces the `blocked` mark has woken the owner and must
 // schedule it. The push and the wake-up check are one atomic step, so a
-// wake-up cannot be lost (after CAF's lifo_inbox). And its top 16 bits count
-// the messages not yet taken (saturating), which senders use to slow down
-// when a receiver falls behind and process_info reports, at no extra cost.
+// wake-up cannot be lost (after CAF's lifo_inbox).
+//
+// Its top 16 bits count the receiver's backlog (saturating): the owner sets
+// them, when it takes a batch or parks, to the messages it holds and has not
+// consumed yet; every push adds one. Senders read it for free on their push
+// and slow down when a receiver falls behind (the BEAM's sender punishment):
+// a count of pushes since the last take alone would read near zero right
+// after a receiver took a huge batch, just when it is furthest behind.
 
 #include <atomic>
 #include <cstdint>
@@ -29,50 +34,82 @@ struct mailbox {
   static mpsc_node* top(word w) noexcept { return reinterpret_cast<mpsc_node*>(w & pointer_mask); }
   static word count(word w) noexcept { return w >> count_shift; }
 
-  /// Any thread. Returns the number of messages that were waiting before this
-  /// one, or -1 if the owner was parked: then the caller woke it.
+  static word pointer_part(word w) noexcept { return w & pointer_mask; }
+  static word with_count(word pointer, std::uint32_t n) noexcept {
+    return pointer | (word{n < max_count ? n : max_count} << count_shift);
+  }
+
+  /// Any thread. Returns the receiver's backlog before this message, or -1 if
+  /// the owner was parked: then the caller woke it.
   long push(mpsc_node* n) noexcept {
     word old = head.load(std::memory_order_relaxed);
     for (;;) {
       const word c = count(old);
-      n->next.store(old == blocked ? nullptr : top(old), std::memory_order_relaxed);
+      const bool parked = pointer_part(old) == blocked;
+      n->next.store(parked ? nullptr : top(old), std::memory_order_relaxed);
       const word next = reinterpret_cast<word>(n) | ((c < max_count ? c + 1 : c) << count_shift);
       if (head.compare_exchange_weak(old, next, std::memory_order_acq_rel, std::memory_order_relaxed)) {
-        return old == blocked ? -1 : static_cast<long>(c);
+        return parked ? -1 : static_cast<long>(c);
       }
     }
   }
 
-  /// Owner only, while running: everything pushed so far, newest first.
-  mpsc_node* take_all() noexcept {
-    if (head.load(std::memory_order_relaxed) == 0) return nullptr;
-    return top(head.exchange(0, std::memory_order_acq_rel));
+  /// Owner only, while running: everything pushed so far, newest first. The
+  /// count becomes `unconsumed` (messages the owner already holds) plus the
+  /// batch taken; `counted` carries what the count was set to last time.
+  mpsc_node* take_all(std::uint32_t unconsumed, std::atomic<std::uint32_t>& counted) noexcept {
+    word old = head.load(std::memory_order_relaxed);
+    if (pointer_part(old) == 0) return nullptr;
+    const std::uint32_t before = counted.load(std::memory_order_relaxed);
+    for (;;) {
+      const word c = count(old);
+      const std::uint32_t batch = c > before ? static_cast<std::uint32_t>(c - before) : 0;
+      const std::uint32_t now = unconsumed + batch;
+      if (head.compare_exchange_weak(old, with_count(0, now), std::memory_order_acq_rel, std::memory_order_relaxed)) {
+        counted.store(now < max_count ? now : static_cast<std::uint32_t>(max_count), std::memory_order_relaxed);
+        return top(old);
+      }
+    }
+  }
+
+  /// Owner gone (exited, or the runtime stopping): everything, and a clean word.
+  mpsc_node* drain() noexcept {
+    const word old = head.exchange(0, std::memory_order_acq_rel);
+    return pointer_part(old) == blocked ? nullptr : top(old);
   }
 
   /// Owner's scheduler, after the owner switched out to wait. True if it is
-  /// now parked; false if messages arrived (it should keep running).
-  bool try_block() noexcept {
-    word expected = 0;
-    return head.compare_exchange_strong(expected, blocked, std::memory_order_acq_rel);
+  /// now parked; false if messages arrived (it should keep running). The
+  /// count becomes `unconsumed`: all that was pushed has been taken.
+  bool try_block(std::uint32_t unconsumed, std::atomic<std::uint32_t>& counted) noexcept {
+    word expected = head.load(std::memory_order_acquire);
+    if (pointer_part(expected) != 0) return false;
+    // Fails only if a message came in: nobody else changes a word with no pointer.
+    if (!head.compare_exchange_strong(expected, with_count(blocked, unconsumed), std::memory_order_acq_rel)) return false;
+    counted.store(unconsumed < max_count ? unconsumed : static_cast<std::uint32_t>(max_count), std::memory_order_relaxed);
+    return true;
   }
 
   /// A waker that is not a sender (a timer, a signal). True if it took the
   /// parked owner and must schedule it.
   bool try_unblock() noexcept {
-    word expected = blocked;
-    return head.compare_exchange_strong(expected, 0, std::memory_order_acq_rel);
+    word expected = head.load(std::memory_order_acquire);
+    if (pointer_part(expected) != blocked) return false;
+    return head.compare_exchange_strong(expected, expected & ~pointer_mask, std::memory_order_acq_rel);
   }
 
   /// Owner only: anything waiting to be taken?
   [[nodiscard]] bool has_messages() const noexcept {
-    const word h = head.load(std::memory_order_acquire);
-    return h != 0 && h != blocked;
+    const word p = pointer_part(head.load(std::memory_order_acquire));
+    return p != 0 && p != blocked;
   }
 
-  /// Any thread: messages pushed and not yet taken (approximate, saturating).
-  [[nodiscard]] std::size_t waiting() const noexcept {
-    const word h = head.load(std::memory_order_relaxed);
-    return h == blocked ? 0 : count(h);
+  /// Any thread: messages pushed and not yet taken (approximate, saturating),
+  /// given the owner's `counted`.
+  [[nodiscard]] std::size_t waiting(const std::atomic<std::uint32_t>& counted) const noexcept {
+    const word c = count(head.load(std::memory_order_relaxed));
+    const word before = counted.load(std::memory_order_relaxed);
+    return c > before ? c - before : 0;
   }
 };
 

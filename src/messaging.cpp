@@ -20,7 +20,7 @@ namespace troupe::detail {
 namespace {
 
 // A receiver with this many messages not yet taken is falling behind.
-constexpr long long_queue = 1024;
+constexpr long long_queue = 2048;
 constexpr int long_queue_cost = 50;
 
 
@@ -32,6 +32,31 @@ void make_runnable(runtime_impl* rt, scheduler* s, process* p) noexcept {
   } else {
     rt->inject(p);
   }
+}
+
+// Appends a batch in arrival order that holds exit signals. Signals travel
+// in the mailbox, so they keep their place among the messages from the same
+// sender; here they become exit messages (if trapped) in that place, or wait
+// for act_on_signals.
+message_node* append_with_signals(process* p, message_node* oldest_first) noexcept {
+  message_node* first = nullptr;
+  std::uint32_t kept = 0;
+  mpsc_node* n = oldest_first;
+  while (n) {
+    mpsc_node* next = n->next.load(std::memory_order_relaxed);
+    auto* m = static_cast<message_node*>(n);
+    if (m->type == type_of<pending_exit>()) m = take_signal(p, m);
+    if (m) {
+      m->next.store(nullptr, std::memory_order_relaxed);
+      p->saved_tail->store(m, std::memory_order_relaxed);
+      p->saved_tail = &m->next;
+      if (!first) first = m;
+      ++kept;
+    }
+    n = next;
+  }
+  p->saved_count.store(p->saved_count.load(std::memory_order_relaxed) + kept, std::memory_order_relaxed);
+  return first;
 }
 
 }  // namespace
@@ -51,14 +76,21 @@ long post(pid to, message_node* m) noexcept {
 
 void deliver(pid to, message_node* m) {
   const long waiting = post(to, m);
-  int cost = 1;
-  if (waiting >= long_queue) {
+  process* me = current_process();
+  if (!me) return;
+  charge(me, 1);
+  if (waiting >= long_queue) [[unlikely]] {
     // The BEAM's sender punishment: sending to a process that is falling
-    // behind costs more, so the receiver gets the CPU to catch up instead of
-    // its mailbox growing without bound.
-    cost += static_cast<int>(waiting / long_queue) * long_queue_cost;
+    // behind costs more, growing with the square of its backlog, so the
+    // receiver gets the CPU to catch up and its backlog stays bounded. The
+    // cost is paid at the sender's next runtime call, not now: a process
+    // that sends and exits need not be resumed just to exit.
+    const long k = waiting / long_queue;
+    const int penalty = static_cast<int>(k * k) * long_queue_cost;
+    me->budget -= penalty;
+    me->reductions.store(me->reductions.load(std::memory_order_relaxed) + static_cast<std::uint64_t>(penalty),
+                         std::memory_order_relaxed);
   }
-  if (process* me = current_process()) charge(me, cost);
 }
 
 recv_cursor recv_begin() {
@@ -76,12 +108,18 @@ recv_cursor recv_begin() {
 }
 
 message_node* pull_mailbox(process* p) noexcept {
-  mpsc_node* newest_first = p->mbox.take_all();
+  mpsc_node* newest_first = p->mbox.take_all(p->saved_count.load(std::memory_order_relaxed), p->mbox_counted);
   if (!newest_first) return nullptr;
-  // Reverse into arrival order, dropping messages meant for an earlier
-  // process in this slot.
+  // One pass reverses the batch into arrival order, drops messages meant for
+  // an earlier process in this slot and counts the rest: a batch can be long
+  // (a receiver that fell behind) and its nodes were written on other cores,
+  // so each pass over it costs a cache miss per node.
   const std::uint32_t gen = p->generation.load(std::memory_order_relaxed);
+  const message_type* const signal = type_of<pending_exit>();
   mpsc_node* oldest_first = nullptr;
+  mpsc_node* last = nullptr;
+  std::uint32_t kept = 0;
+  bool signals = false;
   while (newest_first) {
     mpsc_node* next = newest_first->next.load(std::memory_order_relaxed);
     auto* m = static_cast<message_node*>(newest_first);
@@ -89,31 +127,20 @@ message_node* pull_mailbox(process* p) noexcept {
       destroy_message(m);
     } else {
       m->next.store(oldest_first, std::memory_order_relaxed);
+      if (!oldest_first) last = m;
       oldest_first = m;
+      signals |= m->type == signal;
+      ++kept;
     }
     newest_first = next;
   }
-  // Append to the saved list. Exit signals travel in the mailbox, so they
-  // keep their place among the messages from the same sender; here they
-  // become exit messages (if trapped) in that place, or wait for
-  // act_on_signals.
-  message_node* first = nullptr;
-  std::uint32_t kept = 0;
-  while (oldest_first) {
-    mpsc_node* next = oldest_first->next.load(std::memory_order_relaxed);
-    auto* m = static_cast<message_node*>(oldest_first);
-    if (m->type == type_of<pending_exit>()) m = take_signal(p, m);
-    if (m) {
-      m->next.store(nullptr, std::memory_order_relaxed);
-      p->saved_tail->store(m, std::memory_order_relaxed);
-      p->saved_tail = &m->next;
-      if (!first) first = m;
-      ++kept;
-    }
-    oldest_first = next;
-  }
+  if (!oldest_first) return nullptr;
+  if (signals) [[unlikely]]
+    return append_with_signals(p, static_cast<message_node*>(oldest_first));
+  p->saved_tail->store(oldest_first, std::memory_order_relaxed);
+  p->saved_tail = &last->next;
   p->saved_count.store(p->saved_count.load(std::memory_order_relaxed) + kept, std::memory_order_relaxed);
-  return first;
+  return static_cast<message_node*>(oldest_first);
 }
 
 message_node* recv_pull(recv_cursor& c) noexcept { return pull_mailbox(static_cast<process*>(c.proc)); }

@@ -33,7 +33,7 @@ std::optional<process_snapshot> process_info(pid id) {
   const pstate st = p->state.load(std::memory_order_acquire);
   if (!is_live(st)) return std::nullopt;
   info.status = status_of(st);
-  info.message_queue_len = p->mbox.waiting() + p->saved_count.load(std::memory_order_relaxed);
+  info.message_queue_len = p->mbox.waiting(p->mbox_counted) + p->saved_count.load(std::memory_order_relaxed);
   info.reductions = p->reductions.load(std::memory_order_relaxed);
   info.stack_size = stack_pool::reserved_size(p->stack_request);
   info.trap_exit = p->trap_exit.load(std::memory_order_relaxed);

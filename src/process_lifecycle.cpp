@@ -66,7 +66,8 @@ void recycle(runtime_impl& rt, process* p, record_cache* cache) noexcept {
   p->generation.store(g, std::memory_order_seq_cst);
   destroy_list(p->saved.next.exchange(nullptr, std::memory_order_relaxed));
   p->saved_tail = &p->saved.next;
-  destroy_list(p->mbox.take_all());
+  destroy_list(p->mbox.drain());
+  p->mbox_counted.store(0, std::memory_order_relaxed);
   if (p->heap) {
     destroy_heap(p->heap);
     p->heap = nullptr;

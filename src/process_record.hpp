@@ -4,6 +4,7 @@
 // in the process table and are reused, never freed, while the runtime lives.
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 #include "eh_state.hpp"
@@ -49,35 +50,39 @@ struct stack_slot {
 };
 
 struct alignas(64) process {
-  // -- touched by senders and wakers (one cache line) --
+  // -- line 1: what senders and wakers touch, plus fields the owner sets once
+  // per life. The owner writes nothing here per message, so a busy receiver
+  // does not pull this line away from the cores sending to it. --
   mailbox mbox;                          // 8 bytes
   std::atomic<std::uint32_t> generation{0};
   std::atomic<pstate> state{pstate::free};
-  std::atomic<std::uint32_t> signals{0};
   std::atomic<std::uint32_t> wait_seq{0};  // identifies the current wait, for its timer
-
-  // -- owned by the process / its scheduler --
-  mpsc_node saved;                       // .next heads the messages already pulled from mbox
+  std::atomic<std::uint32_t> mbox_counted{0};  // the backlog the owner last wrote into mbox
+  std::uint32_t index = 0;
+  std::uint32_t stack_request = 0;       // bytes asked for at spawn
+  stack_slot stack;
+  closure* body = nullptr;
+  // Links, monitors, name, pending exit signals: made on first use, then
+  // kept with the slot (reset, not freed, when the process exits), so other
+  // threads can reach it without racing with its release.
+  std::atomic<process_ext*> ext{nullptr};
+  // -- lines 2 and 3: owned by the process and its scheduler --
+  alignas(64) mpsc_node saved;           // .next heads the messages already pulled from mbox
   std::atomic<mpsc_node*>* saved_tail = &saved.next;
   fcontext_t ctx = nullptr;              // null until first run
   eh_state eh;                           // its exception-handling state while switched out
   std::atomic<mpsc_node*> handling{nullptr};  // messages whose handlers run (see node_guard)
   scheduler* sched = nullptr;
-  closure* body = nullptr;
   process_heap* heap = nullptr;          // created on first use
   timer_node* wait_timer = nullptr;
   process* next_free = nullptr;          // link in a free list
-  // Links, monitors, name, pending exit signals: made on first use, then
-  // kept with the slot (reset, not freed, when the process exits), so other
-  // threads can reach it without racing with its release.
-  std::atomic<process_ext*> ext{nullptr};
   std::atomic<std::uint64_t> reductions{0};  // written by the owner, read by process_info
   std::atomic<std::uint32_t> saved_count{0};  // messages on the saved list
-  std::atomic<bool> trap_exit{false};
-  stack_slot stack;
-  std::uint32_t stack_request = 0;       // bytes asked for at spawn
   std::int32_t budget = 0;
-  std::uint32_t index = 0;
+  // Checked at every runtime call, so it lives with what the owner touches;
+  // signals are rare, and their senders can afford the miss.
+  std::atomic<std::uint32_t> signals{0};
+  std::atomic<bool> trap_exit{false};
   switch_reason reason = switch_reason::yield;
   bool crash_noted = false;  // ext->crash_message is set (cleared by the next receive)
 #ifdef TROUPE_TSAN
@@ -88,7 +93,7 @@ struct alignas(64) process {
     return troupe::pid(index, generation.load(std::memory_order_relaxed));
   }
 };
-
 static_assert(sizeof(process) <= 192, "keep the process record within three cache lines");
+static_assert(offsetof(process, saved) == 64, "senders' fields fill the first cache line alone");
 
 }  // namespace troupe::detail

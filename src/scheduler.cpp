@@ -345,7 +345,7 @@ void scheduler::after_switch(fcontext_t from) {
       prev->state.store(pstate::waiting_msg, std::memory_order_relaxed);
       // Parking is one compare-exchange on the mailbox word: it fails if a
       // message came in since the process last looked.
-      if (!prev->mbox.try_block()) return requeue(prev);
+      if (!prev->mbox.try_block(prev->saved_count.load(std::memory_order_relaxed), prev->mbox_counted)) return requeue(prev);
       // A signal set before we parked found nobody to wake: look once more.
       if (prev->signals.load(std::memory_order_seq_cst) != 0 && prev->mbox.try_unblock()) requeue(prev);
       return;

@@ -343,4 +343,59 @@ TEST_P(MessagingTest, ManyPingPongPairsNeverLoseAWakeUp) {
   for (int k = 0; k < pairs; ++k) EXPECT_EQ(finished[k], rounds) << "pair " << k;
 }
 
+// ---------------------------------------------------------------- back-pressure
+
+struct ping {
+  troupe::pid from;
+};
+struct pong {};
+
+// A receiver whose ints pile up unmatched, and which answers pings (taking
+// everything in its mailbox to find them).
+troupe::pid spawn_hoarder() {
+  return troupe::spawn([] {
+    for (bool running = true; running;) {
+      troupe::receive([](ping p) { troupe::send(p.from, pong{}); }, [&](double) { running = false; });
+    }
+    drain<int>();
+  });
+}
+
+std::uint64_t reductions_to_send(troupe::pid to, int n) {
+  const std::uint64_t before = troupe::reductions();
+  for (int i = 0; i < n; ++i) troupe::send(to, i);
+  return troupe::reductions() - before;
+}
+
+// Sending to a process that falls behind costs more than a reduction per
+// message (the BEAM's sender punishment), so its mailbox cannot grow
+// unchecked.
+TEST_P(MessagingTest, SendingToABackloggedReceiverCostsMore) {
+  const auto spent = rt().run([] {
+    const troupe::pid hoarder = spawn_hoarder();
+    const std::uint64_t first = reductions_to_send(hoarder, 1000);
+    const std::uint64_t later = reductions_to_send(hoarder, 20'000);
+    troupe::send(hoarder, 0.0);
+    return std::make_pair(first, later);
+  });
+  EXPECT_EQ(spent.first, 1000u) << "a short queue: one reduction per send";
+  EXPECT_GT(spent.second, 500'000u) << "a long queue: much more";
+}
+
+// The backlog counts what the receiver has taken from its mailbox and not
+// consumed yet: right after it took a long batch it is still behind.
+TEST_P(MessagingTest, ABatchTakenButNotConsumedStillCountsAsBacklog) {
+  const std::uint64_t spent = rt().run([] {
+    const troupe::pid me = troupe::self();
+    const troupe::pid hoarder = spawn_hoarder();
+    for (int i = 0; i < 10'000; ++i) troupe::send(hoarder, i);
+    troupe::send(hoarder, ping{me});
+    recv<pong>();  // the hoarder has taken all 10,000 ints
+    const std::uint64_t r = reductions_to_send(hoarder, 100);
+    troupe::send(hoarder, 0.0);
+    return r;
+  });
+  EXPECT_GT(spent, 100u * 500u);
+}
+
 }  // namespace
