@@ -19,11 +19,9 @@ namespace troupe::detail {
 
 namespace {
 
-// A receiver with this many messages not yet taken is falling behind.
+// A receiver with a backlog this long is falling behind.
 constexpr long long_queue = 2048;
 constexpr int long_queue_cost = 50;
-
-
 
 void make_runnable(runtime_impl* rt, scheduler* s, process* p) noexcept {
   p->state.store(pstate::runnable, std::memory_order_relaxed);
