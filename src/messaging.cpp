@@ -32,18 +32,24 @@ void make_runnable(runtime_impl* rt, scheduler* s, process* p) noexcept {
   }
 }
 
-// Appends a batch in arrival order that holds exit signals. Signals travel
-// in the mailbox, so they keep their place among the messages from the same
-// sender; here they become exit messages (if trapped) in that place, or wait
-// for act_on_signals.
-message_node* append_with_signals(process* p, message_node* oldest_first) noexcept {
+// Appends a batch in arrival order that holds exit signals or messages for
+// an earlier process in this slot. Signals travel in the mailbox, so they
+// keep their place among the messages from the same sender; here they become
+// exit messages (if trapped) in that place, or wait for act_on_signals.
+message_node* append_unusual(process* p, mpsc_node* oldest_first) noexcept {
+  const std::uint32_t gen = p->generation.load(std::memory_order_relaxed);
   message_node* first = nullptr;
   std::uint32_t kept = 0;
   mpsc_node* n = oldest_first;
   while (n) {
     mpsc_node* next = n->next.load(std::memory_order_relaxed);
     auto* m = static_cast<message_node*>(n);
-    if (m->type == type_of<pending_exit>()) m = take_signal(p, m);
+    if (m->generation != gen) {
+      destroy_message(m);
+      m = nullptr;
+    } else if (m->type == type_of<pending_exit>()) {
+      m = take_signal(p, m);
+    }
     if (m) {
       m->next.store(nullptr, std::memory_order_relaxed);
       p->saved_tail->store(m, std::memory_order_relaxed);
@@ -108,33 +114,28 @@ recv_cursor recv_begin() {
 message_node* pull_mailbox(process* p) noexcept {
   mpsc_node* newest_first = p->mbox.take_all(p->saved_count.load(std::memory_order_relaxed), p->mbox_counted);
   if (!newest_first) return nullptr;
-  // One pass reverses the batch into arrival order, drops messages meant for
-  // an earlier process in this slot and counts the rest: a batch can be long
-  // (a receiver that fell behind) and its nodes were written on other cores,
-  // so each pass over it costs a cache miss per node.
+  // One pass reverses the batch into arrival order and counts it: a batch
+  // can be long (a receiver that fell behind) and its nodes were written on
+  // other cores, so each pass over it costs a cache miss per node. No calls
+  // in the loop; the rare batches with signals or stale messages take a
+  // second pass.
   const std::uint32_t gen = p->generation.load(std::memory_order_relaxed);
   const message_type* const signal = type_of<pending_exit>();
   mpsc_node* oldest_first = nullptr;
-  mpsc_node* last = nullptr;
+  mpsc_node* last = newest_first;
   std::uint32_t kept = 0;
-  bool signals = false;
+  bool unusual = false;
   while (newest_first) {
     mpsc_node* next = newest_first->next.load(std::memory_order_relaxed);
-    auto* m = static_cast<message_node*>(newest_first);
-    if (m->generation != gen) {
-      destroy_message(m);
-    } else {
-      m->next.store(oldest_first, std::memory_order_relaxed);
-      if (!oldest_first) last = m;
-      oldest_first = m;
-      signals |= m->type == signal;
-      ++kept;
-    }
+    const auto* m = static_cast<const message_node*>(newest_first);
+    unusual |= (m->generation != gen) | (m->type == signal);
+    newest_first->next.store(oldest_first, std::memory_order_relaxed);
+    oldest_first = newest_first;
+    ++kept;
     newest_first = next;
   }
-  if (!oldest_first) return nullptr;
-  if (signals) [[unlikely]]
-    return append_with_signals(p, static_cast<message_node*>(oldest_first));
+  if (unusual) [[unlikely]]
+    return append_unusual(p, oldest_first);
   p->saved_tail->store(oldest_first, std::memory_order_relaxed);
   p->saved_tail = &last->next;
   p->saved_count.store(p->saved_count.load(std::memory_order_relaxed) + kept, std::memory_order_relaxed);
