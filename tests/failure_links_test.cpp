@@ -431,8 +431,8 @@ TEST_P(FailureLinksTest, UnlinkStopsPropagation) {
   const outcome o = rt().run([] {
     const troupe::pid root = troupe::self();
     outcome r;
-    // A non-trapping process unlinks from a child that then crashes.
-    const troupe::pid a = troupe::spawn([root] {
+    // Links a child, unlinks it, has it crash, and waits until it is gone.
+    const auto unlink_then_crash_child = [] {
       const troupe::pid child = troupe::spawn_link([] {
         recv<std::string>();
         throw std::runtime_error("boom");
@@ -442,21 +442,16 @@ TEST_P(FailureLinksTest, UnlinkStopsPropagation) {
       troupe::send(child, std::string("crash"));
       recv_down(ref);
       wait_gone(child);
+    };
+    // A non-trapping process unlinks from a child that then crashes.
+    troupe::spawn([root, unlink_then_crash_child] {
+      unlink_then_crash_child();
       troupe::send(root, std::string("survived"));
     });
     r.non_trapping_reply = recv<std::string>();
-    (void)a;
     // A trapping process (root) unlinks: no exit_message either.
     troupe::trap_exit(true);
-    const troupe::pid child = troupe::spawn_link([] {
-      recv<std::string>();
-      throw std::runtime_error("boom");
-    });
-    troupe::unlink(child);
-    const auto ref = troupe::monitor(child);
-    troupe::send(child, std::string("crash"));
-    recv_down(ref);
-    wait_gone(child);
+    unlink_then_crash_child();
     r.trapping_got_nothing = no_message_of<troupe::exit_message>();
     return r;
   });
