@@ -82,10 +82,11 @@ struct mailbox {
   /// now parked; false if messages arrived (it should keep running). The
   /// count becomes `unconsumed`: all that was pushed has been taken.
   bool try_block(std::uint32_t unconsumed, std::atomic<std::uint32_t>& counted) noexcept {
-    word expected = head.load(std::memory_order_acquire);
-    if (pointer_part(expected) != 0) return false;
-    // Fails only if a message came in: nobody else changes a word with no pointer.
-    if (!head.compare_exchange_strong(expected, with_count(blocked, unconsumed), std::memory_order_acq_rel)) return false;
+    // Unless a message came in, the word is still what the owner last wrote.
+    word expected = with_count(0, counted.load(std::memory_order_relaxed));
+    while (!head.compare_exchange_weak(expected, with_count(blocked, unconsumed), std::memory_order_acq_rel)) {
+      if (pointer_part(expected) != 0) return false;  // a message came in
+    }
     counted.store(unconsumed < max_count ? unconsumed : static_cast<std::uint32_t>(max_count), std::memory_order_relaxed);
     return true;
   }

@@ -65,7 +65,11 @@ message_node* append_unusual(process* p, mpsc_node* oldest_first) noexcept {
 
 }  // namespace
 
-long post(pid to, message_node* m) noexcept {
+namespace {
+
+// `here`: the calling thread's scheduler (null on other threads), which runs
+// the receiver next if this message wakes it.
+long post_from(scheduler* here, pid to, message_node* m) noexcept {
   runtime_impl* rt = the_runtime.load(std::memory_order_acquire);
   process* r = rt ? rt->table.lookup(to) : nullptr;
   if (!r) {
@@ -74,13 +78,18 @@ long post(pid to, message_node* m) noexcept {
   }
   m->generation = to.generation();
   const long waiting = r->mbox.push(m);
-  if (waiting < 0) make_runnable(rt, current_scheduler(), r);
+  if (waiting < 0) make_runnable(rt, here, r);
   return waiting;
 }
 
+}  // namespace
+
+long post(pid to, message_node* m) noexcept { return post_from(current_scheduler(), to, m); }
+
 void deliver(pid to, message_node* m) {
-  const long waiting = post(to, m);
-  process* me = current_process();
+  scheduler* const here = current_scheduler();  // one thread-local read per send
+  const long waiting = post_from(here, to, m);
+  process* me = here ? here->current : nullptr;
   if (!me) return;
   charge(me, 1);
   if (waiting >= long_queue) [[unlikely]] {
