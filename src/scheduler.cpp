@@ -275,6 +275,10 @@ void scheduler::fire(timer_node* n) noexcept {
 
 void scheduler::loop() {
   tls_scheduler = this;
+#ifndef TROUPE_ALLOC_VIA_LIBC
+  block_cache blocks{};
+  tls_block_cache = &blocks;
+#endif
   thread_fiber = this_thread_stack();
   eh = eh_globals();
   void* alt_stack = enter_alt_stack();
@@ -290,6 +294,10 @@ void scheduler::loop() {
     }
   }
   leave_alt_stack(alt_stack);
+#ifndef TROUPE_ALLOC_VIA_LIBC
+  tls_block_cache = nullptr;
+  flush_block_cache(blocks);
+#endif
   tls_scheduler = nullptr;
 }
 

@@ -34,7 +34,7 @@ struct closure_impl final : closure {
     destroy = [](closure* c) noexcept {
       auto* self = static_cast<closure_impl*>(c);
       self->~closure_impl();
-      free_raw(self);
+      free_raw(self, sizeof(closure_impl), alignof(closure_impl));
     };
   }
 };
@@ -46,7 +46,7 @@ closure* make_closure(Fn&& fn) {
   try {
     return ::new (mem) C(std::forward<Fn>(fn));
   } catch (...) {
-    free_raw(mem);
+    free_raw(mem, sizeof(C), alignof(C));
     throw;
   }
 }

@@ -51,7 +51,7 @@ struct typed_node final : message_node {
   static void destroy_impl(message_node* n) noexcept {
     auto* self = static_cast<typed_node*>(n);
     self->~typed_node();
-    free_raw(self);
+    free_raw(self, sizeof(typed_node), alignof(typed_node));
   }
   static std::string describe_impl(const message_node* n) {
     if constexpr (fmt::is_formattable<T>::value) {
@@ -76,7 +76,7 @@ message_node* make_message(A&&... a) {
   try {
     return ::new (mem) typed_node<T>(std::forward<A>(a)...);
   } catch (...) {
-    free_raw(mem);
+    free_raw(mem, sizeof(typed_node<T>), alignof(typed_node<T>));
     throw;
   }
 }
