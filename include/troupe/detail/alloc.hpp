@@ -1,17 +1,18 @@
 #pragma once
 // Raw memory for runtime objects (messages, closures, timers, heap blocks):
 // mimalloc, which is fast when one thread allocates and another frees. Under
-// AddressSanitizer the C allocator is used instead, so ASan sees every block.
+// AddressSanitizer and ThreadSanitizer the C allocator is used instead, so the
+// sanitizer sees every block and every reuse.
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <new>
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define TROUPE_ALLOC_VIA_LIBC 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #define TROUPE_ALLOC_VIA_LIBC 1
 #endif
 #endif
