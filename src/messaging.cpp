@@ -63,10 +63,6 @@ message_node* append_unusual(process* p, mpsc_node* oldest_first) noexcept {
   return first;
 }
 
-}  // namespace
-
-namespace {
-
 // `here`: the calling thread's scheduler (null on other threads), which runs
 // the receiver next if this message wakes it.
 long post_from(scheduler* here, pid to, message_node* m) noexcept {
@@ -99,10 +95,7 @@ void deliver(pid to, message_node* m) {
     // cost is paid at the sender's next runtime call, not now: a process
     // that sends and exits need not be resumed just to exit.
     const long k = waiting / long_queue;
-    const int penalty = static_cast<int>(k * k) * long_queue_cost;
-    me->budget -= penalty;
-    me->reductions.store(me->reductions.load(std::memory_order_relaxed) + static_cast<std::uint64_t>(penalty),
-                         std::memory_order_relaxed);
+    charge_later(me, static_cast<int>(k * k) * long_queue_cost);
   }
 }
 

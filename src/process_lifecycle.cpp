@@ -35,16 +35,15 @@ __attribute__((noinline)) exit_reason run_body(process* p) noexcept {
   return reason;
 }
 
+}  // namespace
+
 void destroy_list(mpsc_node* n) noexcept {
   while (n) {
     mpsc_node* next = n->next.load(std::memory_order_relaxed);
-    auto* m = static_cast<message_node*>(n);
-    destroy_message(m);
+    destroy_message(static_cast<message_node*>(n));
     n = next;
   }
 }
-
-}  // namespace
 
 void process_entry(transfer_t t) {
   auto* s = static_cast<scheduler*>(t.data);

@@ -21,4 +21,7 @@ void recycle(runtime_impl& rt, process* p, record_cache* cache) noexcept;
 /// had exited: its links and monitors hear of it.
 void fail_start(process* p, const char* why) noexcept;
 
+/// Frees a chain of message nodes linked through `next`.
+void destroy_list(mpsc_node* n) noexcept;
+
 }  // namespace troupe::detail

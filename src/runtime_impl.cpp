@@ -109,12 +109,7 @@ void runtime_impl::shutdown() {
   // exts live as long as their slots.
   table.for_each_slot([](process& p) {
     delete p.ext.exchange(nullptr, std::memory_order_acq_rel);
-    for (mpsc_node* n = p.mbox.drain(); n;) {
-      mpsc_node* next = n->next.load(std::memory_order_relaxed);
-      auto* m = static_cast<message_node*>(n);
-      destroy_message(m);
-      n = next;
-    }
+    destroy_list(p.mbox.drain());
   });
 }
 

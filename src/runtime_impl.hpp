@@ -114,12 +114,18 @@ inline void check_signals(process* p) {
     act_on_signals(p);
 }
 
-/// Charges reductions to `p`, yielding when its slice is spent, and acts on
-/// pending signals. Every runtime call made by a process goes through here.
-inline void charge(process* p, int n) {
+/// Charges reductions to `p` without switching: a spent slice ends at its
+/// next runtime call.
+inline void charge_later(process* p, int n) noexcept {
   p->reductions.store(p->reductions.load(std::memory_order_relaxed) + static_cast<std::uint64_t>(n),
                       std::memory_order_relaxed);
   p->budget -= n;
+}
+
+/// Charges reductions to `p`, yielding when its slice is spent, and acts on
+/// pending signals. Every runtime call made by a process goes through here.
+inline void charge(process* p, int n) {
+  charge_later(p, n);
   if (p->budget <= 0) [[unlikely]]
     switch_out(p, switch_reason::yield);
   check_signals(p);

@@ -398,11 +398,7 @@ void scheduler::finish_overflowed(process* p) noexcept {
   exit_process(p, exit_reason::stack_overflow());
   // The messages its handlers were running on were owned by frames that will
   // never be unwound.
-  for (mpsc_node* n = p->handling.exchange(nullptr, std::memory_order_relaxed); n;) {
-    mpsc_node* next = n->next.load(std::memory_order_relaxed);
-    destroy_message(static_cast<message_node*>(n));
-    n = next;
-  }
+  destroy_list(p->handling.exchange(nullptr, std::memory_order_relaxed));
   if (p->stack.lo) ::madvise(p->stack.lo, p->stack.size, MADV_DONTNEED);
   finish(p);
 }
