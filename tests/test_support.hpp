@@ -228,31 +228,31 @@ inline std::string scheduler_param_name(const ::testing::TestParamInfo<unsigned>
 
 namespace troupe_test {
 
-/// The down_message for `ref` (selective receive); records a failure and
-/// throws receive_timeout if none arrives within `timeout` (a hang).
-inline troupe::down_message recv_down(troupe::monitor_ref ref, std::chrono::milliseconds timeout = hang_timeout) {
-  std::optional<troupe::down_message> d = troupe::receive(
-      troupe::when([ref](const troupe::down_message& m) { return m.ref == ref; },
-                   [](troupe::down_message m) { return std::optional<troupe::down_message>(std::move(m)); }),
-      troupe::after(timeout, [] { return std::optional<troupe::down_message>(); }));
-  if (!d) {
-    ADD_FAILURE() << "no down_message for " << fmt::format("{}", ref) << " arrived (hang?)";
-    throw receive_timeout("timed out waiting for a down_message");
+/// The first T for which `match` holds (selective receive); records a failure
+/// naming `what` and throws receive_timeout if none arrives within `timeout`
+/// (a hang).
+template <class T, class Match>
+T recv_matching(Match match, const std::string& what, std::chrono::milliseconds timeout) {
+  std::optional<T> got = troupe::receive(
+      troupe::when(match, [](T m) { return std::optional<T>(std::move(m)); }),
+      troupe::after(timeout, [] { return std::optional<T>(); }));
+  if (!got) {
+    ADD_FAILURE() << "no " << what << " arrived (hang?)";
+    throw receive_timeout("timed out waiting for " + what);
   }
-  return std::move(*d);
+  return std::move(*got);
 }
 
-/// The exit_message from `from` (selective receive); fails like recv_down.
+/// The down_message for `ref`; fails like recv_matching.
+inline troupe::down_message recv_down(troupe::monitor_ref ref, std::chrono::milliseconds timeout = hang_timeout) {
+  return recv_matching<troupe::down_message>([ref](const troupe::down_message& m) { return m.ref == ref; },
+                                             fmt::format("down_message for {}", ref), timeout);
+}
+
+/// The exit_message from `from`; fails like recv_matching.
 inline troupe::exit_message recv_exit_from(troupe::pid from, std::chrono::milliseconds timeout = hang_timeout) {
-  std::optional<troupe::exit_message> e = troupe::receive(
-      troupe::when([from](const troupe::exit_message& m) { return m.from == from; },
-                   [](troupe::exit_message m) { return std::optional<troupe::exit_message>(std::move(m)); }),
-      troupe::after(timeout, [] { return std::optional<troupe::exit_message>(); }));
-  if (!e) {
-    ADD_FAILURE() << "no exit_message from " << fmt::format("{}", from) << " arrived (hang?)";
-    throw receive_timeout("timed out waiting for an exit_message");
-  }
-  return std::move(*e);
+  return recv_matching<troupe::exit_message>([from](const troupe::exit_message& m) { return m.from == from; },
+                                             fmt::format("exit_message from {}", from), timeout);
 }
 
 /// Removes every message of type T now in the mailbox (without waiting).
