@@ -9,6 +9,7 @@
 #include "process_heap.hpp"
 #include "troupe/links.hpp"
 #include "runtime_impl.hpp"
+#include "shared_stacks.hpp"
 
 namespace troupe::detail {
 
@@ -75,6 +76,7 @@ void recycle(runtime_impl& rt, process* p, record_cache* cache) noexcept {
     closure* c = std::exchange(p->body, nullptr);
     c->destroy(c);
   }
+  shared_stacks::forget(p);
   if (p->wait_timer) {  // a process that died mid-wait (stack overflow)
     timer_release(p->wait_timer);
     p->wait_timer = nullptr;

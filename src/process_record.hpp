@@ -20,6 +20,7 @@ namespace troupe::detail {
 class scheduler;
 class process_heap;
 struct process_ext;
+struct shared_stack;
 struct timer_node;
 
 enum class pstate : std::uint32_t {
@@ -75,7 +76,11 @@ struct alignas(64) process {
   scheduler* sched = nullptr;
   process_heap* heap = nullptr;          // created on first use
   timer_node* wait_timer = nullptr;
-  process* next_free = nullptr;          // link in a free list
+  process* next_free = nullptr;          // link in a free list, or in a shared stack's waiters
+  // The stack it takes turns on, if it has none of its own (set once per
+  // life; atomic for process_info).
+  std::atomic<shared_stack*> share{nullptr};
+  char* frames = nullptr;                // its live frames, while another sharer's are on the stack
   std::atomic<std::uint64_t> reductions{0};  // written by the owner, read by process_info
   std::atomic<std::uint32_t> saved_count{0};  // messages on the saved list
   std::int32_t budget = 0;

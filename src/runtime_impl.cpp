@@ -6,12 +6,14 @@
 #include "process_ext.hpp"
 #include "process_lifecycle.hpp"
 #include "stack_overflow.hpp"
+#include "troupe/spawn_options.hpp"
 
 namespace troupe::detail {
 
 std::atomic<runtime_impl*> the_runtime{nullptr};
 
-runtime_impl::runtime_impl(const runtime_options& o) : opts(o), table(o.max_processes) {
+runtime_impl::runtime_impl(const runtime_options& o)
+    : opts(o), table(o.max_processes), sharing(stacks, o.shared_stacks, default_stack_size) {
   unsigned n = opts.schedulers ? opts.schedulers : std::thread::hardware_concurrency();
   if (n == 0) n = 1;
   opts.schedulers = n;
@@ -30,6 +32,12 @@ runtime_impl::~runtime_impl() {
   shutdown();
   uninstall_overflow_handler();
   the_runtime.store(nullptr, std::memory_order_release);
+}
+
+std::int64_t runtime_impl::dedicated_stacks_in_use() const noexcept {
+  std::int64_t n = 0;
+  for (const auto& s : scheds) n += s->own_stacks.load(std::memory_order_relaxed);
+  return n;
 }
 
 void runtime_impl::inject(process* p) {

@@ -15,6 +15,7 @@
 
 #include "process_table.hpp"
 #include "scheduler.hpp"
+#include "shared_stacks.hpp"
 #include "stack_pool.hpp"
 #include "troupe/runtime.hpp"
 
@@ -42,10 +43,13 @@ class runtime_impl {
   }
   void wait_idle();
   void shutdown();
+  /// Live processes with a stack of their own (approximate while they change).
+  [[nodiscard]] std::int64_t dedicated_stacks_in_use() const noexcept;
 
   runtime_options opts;
   process_table table;
   stack_pool stacks;
+  shared_stacks sharing;
   std::vector<std::unique_ptr<scheduler>> scheds;
   moodycamel::ConcurrentQueue<process*> global_q;
 

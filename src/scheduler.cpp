@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 
@@ -320,6 +321,7 @@ bool scheduler::prepare(process* p) {
   p->sched = this;
   current = p;
   p->state.store(pstate::running, std::memory_order_relaxed);
+  if (p->share.load(std::memory_order_relaxed)) return enter_shared(p);
   return p->ctx || start_process(p);
 }
 
@@ -343,6 +345,11 @@ void scheduler::after_switch(fcontext_t from) {
   prev->ctx = from;
   if (!prev->stack.guarded && prev->reason != switch_reason::exit && !canary_intact(prev)) {
     return finish_overflowed(prev);
+  }
+  // A sharer that ends gives its stack back in finish(), after the scrub of
+  // an overflowed stack.
+  if (prev->share.load(std::memory_order_relaxed) && prev->reason != switch_reason::exit && prev->reason != switch_reason::stack_overflow) {
+    leave_shared(prev, /*ended=*/false);
   }
   switch (prev->reason) {
     case switch_reason::yield:
@@ -410,6 +417,14 @@ void scheduler::requeue(process* p) {
 
 bool scheduler::start_process(process* p) {
   try {
+    const auto in_use = static_cast<std::size_t>(std::max<std::int64_t>(0, rt.dedicated_stacks_in_use()));
+    if (in_use >= rt.opts.dedicated_stacks) {
+      if (shared_stack* shared = rt.sharing.bind(p->stack_request, stacks)) {
+        p->stack = shared->stack;
+        p->share.store(shared, std::memory_order_relaxed);
+        return enter_shared(p);
+      }
+    }
     p->stack = rt.stacks.acquire(p->stack_request, stacks);
   } catch (const std::exception& e) {
     current = nullptr;  // nobody to charge for the messages fail_start sends
@@ -418,6 +433,25 @@ bool scheduler::start_process(process* p) {
     recycle(rt, p, &records);
     return false;
   }
+  own_stacks.store(own_stacks.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  make_context(p);
+  return true;
+}
+
+bool scheduler::enter_shared(process* p) {
+  if (!shared_stacks::claim(p)) {  // it waits for the stack; its release queues it again
+    current = nullptr;
+    return false;
+  }
+  if (!p->ctx) make_context(p);
+  return true;
+}
+
+void scheduler::leave_shared(process* p, bool ended) {
+  if (process* waiter = shared_stacks::release(p, ended)) push_local(waiter);
+}
+
+void scheduler::make_context(process* p) {
 #ifdef TROUPE_ASAN
   // Frames of a process that exited (or overflowed) without returning leave
   // their redzones poisoned; this stack starts clean.
@@ -428,11 +462,16 @@ bool scheduler::start_process(process* p) {
 #ifdef TROUPE_TSAN
   p->tsan_fiber = __tsan_create_fiber(0);
 #endif
-  return true;
 }
 
 void scheduler::finish(process* p) noexcept {
-  if (p->stack.lo) rt.stacks.release(p->stack, stacks);
+  if (p->share.load(std::memory_order_relaxed)) {
+    leave_shared(p, /*ended=*/true);
+    p->share.store(nullptr, std::memory_order_relaxed);
+  } else if (p->stack.lo) {
+    rt.stacks.release(p->stack, stacks);
+    own_stacks.store(own_stacks.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+  }
   p->stack = {};
   p->ctx = nullptr;
 #ifdef TROUPE_TSAN

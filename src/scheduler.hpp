@@ -62,6 +62,9 @@ class scheduler {
   eh_state* eh = nullptr;      // this thread's C++ exception-handling state
   record_cache records;
   stack_pool::cache stacks;
+  // Stacks of their own taken (+) and given back (-) on this thread; their
+  // sum over schedulers is how many are in use. Written by the owner only.
+  std::atomic<std::int64_t> own_stacks{0};
 
   // Idle bookkeeping, guarded by runtime_impl's idle mutex.
   bool in_idle_list = false;
@@ -78,6 +81,9 @@ class scheduler {
   process* pick_direct();
   void requeue(process* p);
   bool start_process(process* p);
+  bool enter_shared(process* p);
+  void make_context(process* p);
+  void leave_shared(process* p, bool ended);
   void finish(process* p) noexcept;
   void finish_overflowed(process* p) noexcept;
   static bool canary_intact(const process* p) noexcept;

@@ -152,8 +152,20 @@ class log_capture {
   std::shared_ptr<capture_sink> sink_;
 };
 
-/// Fixture: one runtime per test, parameterised over the scheduler count.
-class RuntimeTest : public ::testing::TestWithParam<unsigned> {
+/// What a runtime test runs under: a scheduler count, and whether every
+/// process takes turns on a handful of shared stacks (so their frames are
+/// copied out and back at almost every switch) instead of having its own.
+struct runtime_config {
+  unsigned schedulers;
+  bool shared_stacks = false;
+};
+
+inline void PrintTo(const runtime_config& c, std::ostream* os) {
+  *os << c.schedulers << " scheduler(s)" << (c.shared_stacks ? ", shared stacks" : "");
+}
+
+/// Fixture: one runtime per test, parameterised over runtime_config.
+class RuntimeTest : public ::testing::TestWithParam<runtime_config> {
  protected:
   void SetUp() override {
     tracked_base_ = tracked::live.load();
@@ -172,12 +184,16 @@ class RuntimeTest : public ::testing::TestWithParam<unsigned> {
     EXPECT_EQ(stack_probe::live.load(), probes_base_) << "instrumented stack objects leaked (or destroyed twice)";
   }
 
-  unsigned schedulers() const { return GetParam(); }
+  unsigned schedulers() const { return GetParam().schedulers; }
 
-  /// Options every test starts from: the parameterised scheduler count.
+  /// Options every test starts from: the parameterised configuration.
   troupe::runtime_options default_options() const {
     troupe::runtime_options o;
-    o.schedulers = GetParam();
+    o.schedulers = GetParam().schedulers;
+    if (GetParam().shared_stacks) {
+      o.dedicated_stacks = 0;
+      o.shared_stacks = 3;
+    }
     return o;
   }
 
@@ -210,15 +226,20 @@ class RuntimeTest : public ::testing::TestWithParam<unsigned> {
   long probes_base_ = 0;
 };
 
-inline std::string scheduler_param_name(const ::testing::TestParamInfo<unsigned>& info) {
-  return "sched" + std::to_string(info.param);
+inline std::string scheduler_param_name(const ::testing::TestParamInfo<runtime_config>& info) {
+  return "sched" + std::to_string(info.param.schedulers) + (info.param.shared_stacks ? "_shared" : "");
 }
 
 }  // namespace troupe_test
 
-/// Instantiates a RuntimeTest-derived suite for 1, 2 and 4 schedulers.
-#define TROUPE_INSTANTIATE_SCHEDULERS(Suite) \
-  INSTANTIATE_TEST_SUITE_P(Schedulers, Suite, ::testing::Values(1u, 2u, 4u), ::troupe_test::scheduler_param_name)
+/// Instantiates a RuntimeTest-derived suite for 1, 2 and 4 schedulers, and
+/// for 2 schedulers with every process on shared stacks.
+#define TROUPE_INSTANTIATE_SCHEDULERS(Suite)                                                          \
+  INSTANTIATE_TEST_SUITE_P(Schedulers, Suite,                                                           \
+                           ::testing::Values(::troupe_test::runtime_config{1}, ::troupe_test::runtime_config{2}, \
+                                             ::troupe_test::runtime_config{4},                          \
+                                             ::troupe_test::runtime_config{2, true}),                   \
+                           ::troupe_test::scheduler_param_name)
 
 // ---------------------------------------------------------------------------
 // Failure-model helpers (links, monitors, exit signals). All of them run

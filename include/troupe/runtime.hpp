@@ -23,6 +23,17 @@ struct runtime_options {
   std::size_t max_processes = std::size_t{1} << 24;
   /// Idle schedulers spin this long looking for work before they park.
   std::chrono::microseconds spin_before_park{50};
+  /// Live processes that get a stack of their own. Processes started while
+  /// this many have one (and asking for no more than the default stack size)
+  /// take turns on `shared_stacks` stacks instead, for life: while one waits,
+  /// its live frames (a few hundred bytes for a process blocked in receive)
+  /// are kept in the heap, and they are copied back when it runs again after
+  /// another sharer. That makes an idle process cost about 1 KiB instead of a
+  /// 4 KiB stack page, at the price of two copies per such switch. See
+  /// docs/design.md. SIZE_MAX: never share.
+  std::size_t dedicated_stacks = 65536;
+  /// How many stacks the sharers spread over (made on first use).
+  std::size_t shared_stacks = 256;
 };
 
 namespace detail {
