@@ -2,6 +2,7 @@
 // troupe-bench plumbing: key=value arguments, RESULT lines, clocks, RSS.
 
 #include <fmt/format.h>
+#include <troupe/runtime.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -26,6 +27,17 @@ class args {
     return get(key, quick() ? std::max<std::int64_t>(fallback / 100, 10) : fallback);
   }
   unsigned schedulers() const { return static_cast<unsigned>(get("schedulers", 0)); }
+  /// The runtime a workload runs on: `schedulers=` (0: one per core), and
+  /// `dedicated_stacks=` / `shared_stacks=` when given (-1: never share).
+  troupe::runtime_options runtime() const {
+    troupe::runtime_options o;
+    o.schedulers = schedulers();
+    const std::int64_t dedicated = get("dedicated_stacks", -2);
+    if (dedicated >= 0) o.dedicated_stacks = static_cast<std::size_t>(dedicated);
+    if (dedicated == -1) o.dedicated_stacks = SIZE_MAX;
+    o.shared_stacks = static_cast<std::size_t>(get("shared_stacks", static_cast<std::int64_t>(o.shared_stacks)));
+    return o;
+  }
 
  private:
   std::map<std::string, std::string> kv_;

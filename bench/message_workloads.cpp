@@ -25,7 +25,7 @@ void ring(const args& a) {
   const std::int64_t n = a.count("n", 10'000);
   const std::int64_t rounds = a.get("rounds", 100);
   const std::int64_t tokens = std::min(a.get("tokens", 1), n);
-  troupe::runtime rt({.schedulers = a.schedulers()});
+  troupe::runtime rt(a.runtime());
   const double s = rt.run([&] {
     const troupe::pid parent = troupe::self();
     std::vector<troupe::pid> members(static_cast<std::size_t>(n));
@@ -62,7 +62,7 @@ void ring(const args& a) {
 
 void pingpong(const args& a) {
   const std::int64_t n = a.count("n", 1'000'000);
-  troupe::runtime rt({.schedulers = a.schedulers()});
+  troupe::runtime rt(a.runtime());
   const double s = rt.run([n] {
     const troupe::pid pong = troupe::spawn([] {
       for (;;) {
@@ -89,7 +89,7 @@ void pingpong(const args& a) {
 void fanin(const args& a) {
   const std::int64_t senders = a.count("senders", 1'000);
   const std::int64_t msgs = a.get("msgs", 1'000);
-  troupe::runtime rt({.schedulers = a.schedulers()});
+  troupe::runtime rt(a.runtime());
   const double s = rt.run([&] {
     const troupe::pid sink = troupe::self();
     const auto t0 = std::chrono::steady_clock::now();

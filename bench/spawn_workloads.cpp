@@ -21,7 +21,7 @@ struct gone {};
 // WaitGroup, rather than a million extra messages).
 void spawn_blocked(const args& a) {
   const std::int64_t n = a.count("n", 1'000'000);
-  troupe::runtime rt({.schedulers = a.schedulers()});
+  troupe::runtime rt(a.runtime());
   const std::int64_t rss0 = rss_bytes();
   std::atomic<std::int64_t> waiting{0}, exited{0};
   double spawn_s = 0, teardown_s = 0;
@@ -53,7 +53,7 @@ void spawn_blocked(const args& a) {
 
 void spawn_exit(const args& a) {
   const std::int64_t n = a.count("n", 1'000'000);
-  troupe::runtime rt({.schedulers = a.schedulers()});
+  troupe::runtime rt(a.runtime());
   const double s = rt.run([n] {
     const troupe::pid parent = troupe::self();
     const auto t0 = std::chrono::steady_clock::now();
@@ -86,7 +86,7 @@ void skynet(const args& a) {
   std::int64_t leaves = 1;
   while (leaves * 10 <= n) leaves *= 10;  // a power of ten
   n = leaves;
-  troupe::runtime rt({.schedulers = a.schedulers()});
+  troupe::runtime rt(a.runtime());
   std::int64_t sum = 0;
   const double s = rt.run([n, &sum] {
     const auto t0 = std::chrono::steady_clock::now();
@@ -105,7 +105,7 @@ namespace bench {
 // non-normal reason, and receives its exit message.
 void link_exit(const args& a) {
   const std::int64_t n = a.count("n", 100'000);
-  troupe::runtime rt({.schedulers = a.schedulers()});
+  troupe::runtime rt(a.runtime());
   // Plain Erlang processes (the peer's loop) log no crash report; measure the
   // signal path, not the logger.
   const auto level = troupe::logger()->level();
@@ -127,7 +127,7 @@ void link_exit(const args& a) {
 // Monitor a process that exits normally and receive its down message.
 void monitor_down(const args& a) {
   const std::int64_t n = a.count("n", 100'000);
-  troupe::runtime rt({.schedulers = a.schedulers()});
+  troupe::runtime rt(a.runtime());
   const double s = rt.run([n] {
     const auto t0 = std::chrono::steady_clock::now();
     for (std::int64_t i = 0; i < n; ++i) {

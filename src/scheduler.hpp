@@ -64,10 +64,10 @@ class scheduler {
   stack_pool::cache stacks;
   // Stacks of their own taken (+) and given back (-) on this thread; their
   // sum over schedulers is how many are in use. Written by the owner only.
-  std::atomic<std::int64_t> own_stacks{0};
+  alignas(64) std::atomic<std::int64_t> own_stacks{0};  // its own line: read by every starting scheduler
 
   // Idle bookkeeping, guarded by runtime_impl's idle mutex.
-  bool in_idle_list = false;
+  alignas(64) bool in_idle_list = false;
 
  private:
   friend class runtime_impl;
