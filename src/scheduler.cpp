@@ -417,8 +417,7 @@ void scheduler::requeue(process* p) {
 
 bool scheduler::start_process(process* p) {
   try {
-    const auto in_use = static_cast<std::size_t>(std::max<std::int64_t>(0, rt.dedicated_stacks_in_use()));
-    if (in_use >= rt.opts.dedicated_stacks) {
+    if (over_stack_budget()) {
       if (shared_stack* shared = rt.sharing.bind(p->stack_request, stacks)) {
         p->stack = shared->stack;
         p->share.store(shared, std::memory_order_relaxed);
@@ -436,6 +435,20 @@ bool scheduler::start_process(process* p) {
   own_stacks.store(own_stacks.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   make_context(p);
   return true;
+}
+
+bool scheduler::over_stack_budget() noexcept {
+  const std::size_t budget = rt.opts.dedicated_stacks;
+  if (budget == SIZE_MAX) return false;
+  const auto limit = static_cast<std::int64_t>(std::min<std::size_t>(budget, INT64_MAX / 2));
+  const std::int64_t mine = own_stacks.load(std::memory_order_relaxed);
+  // The other schedulers' counts change at every start and exit there, so
+  // reading them costs a cache miss: do it now and then, and always near the
+  // budget (where an estimate could let many more through).
+  if ((++budget_checks_ & 63) == 0 || mine + others_stacks_ + 64 >= limit) {
+    others_stacks_ = rt.dedicated_stacks_in_use() - mine;
+  }
+  return mine + others_stacks_ >= limit;
 }
 
 bool scheduler::enter_shared(process* p) {

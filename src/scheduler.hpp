@@ -81,6 +81,7 @@ class scheduler {
   process* pick_direct();
   void requeue(process* p);
   bool start_process(process* p);
+  bool over_stack_budget() noexcept;
   bool enter_shared(process* p);
   void make_context(process* p);
   void leave_shared(process* p, bool ended);
@@ -99,6 +100,8 @@ class scheduler {
   std::int32_t slice_left_ = 0;
   std::uint32_t tick_ = 0;
   std::uint32_t rng_;
+  std::uint32_t budget_checks_ = 0;
+  std::int64_t others_stacks_ = 0;  // the other schedulers' own_stacks, as last read
   bool spinning_ = false;
   parker parker_;
   timer_heap timers_;
