@@ -456,7 +456,13 @@ bool scheduler::enter_shared(process* p) {
     current = nullptr;
     return false;
   }
-  if (!p->ctx) make_context(p);
+  if (!p->ctx) {
+    make_context(p);
+  } else if (!p->stack.guarded) {
+    // A sharer that overflowed here had the stack scrubbed, canary and all;
+    // any overflow since was caught when its process switched away.
+    *reinterpret_cast<std::uint64_t*>(p->stack.lo) = stack_canary;
+  }
   return true;
 }
 
