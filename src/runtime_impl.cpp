@@ -41,7 +41,7 @@ std::int64_t runtime_impl::dedicated_stacks_in_use() const noexcept {
 }
 
 void runtime_impl::inject(process* p) {
-  global_q.enqueue(p);
+  global_q.push(p);
   notify_work();
 }
 

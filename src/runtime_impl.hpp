@@ -11,8 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include <concurrentqueue/concurrentqueue.h>
-
+#include "global_queue.hpp"
 #include "process_table.hpp"
 #include "scheduler.hpp"
 #include "shared_stacks.hpp"
@@ -51,7 +50,7 @@ class runtime_impl {
   stack_pool stacks;
   shared_stacks sharing;
   std::vector<std::unique_ptr<scheduler>> scheds;
-  moodycamel::ConcurrentQueue<process*> global_q;
+  global_queue global_q;
 
   std::atomic<int> nidle{0};
   std::atomic<int> nspinning{0};

@@ -90,7 +90,7 @@ void scheduler::push_local(process* p) {
     process* spill[run_queue::capacity / 2 + 1];
     const std::uint32_t n = runq_.take_front(spill, run_queue::capacity / 2);
     spill[n] = p;
-    rt.global_q.enqueue_bulk(spill, n + 1);
+    rt.global_q.push_bulk(spill, n + 1);
   }
   rt.notify_work();
 }
@@ -118,10 +118,10 @@ process* scheduler::next_local() noexcept {
 
 process* scheduler::take_global() noexcept {
   process* batch[32];
-  const std::size_t n = rt.global_q.try_dequeue_bulk(batch, 32);
+  const std::size_t n = rt.global_q.take(batch, 32);
   if (n == 0) return nullptr;
   for (std::size_t i = 1; i < n; ++i) {
-    if (!runq_.push(batch[i])) rt.global_q.enqueue(batch[i]);
+    if (!runq_.push(batch[i])) rt.global_q.push(batch[i]);
   }
   if (n > 1) rt.notify_work();
   batch[0]->budget = reductions_per_slice;
@@ -140,7 +140,7 @@ process* scheduler::steal() noexcept {
     const std::uint32_t m = victim->runq_.steal_half(got);
     if (m == 0) continue;
     for (std::uint32_t i = 1; i < m; ++i) {
-      if (!runq_.push(got[i])) rt.global_q.enqueue(got[i]);
+      if (!runq_.push(got[i])) rt.global_q.push(got[i]);
     }
     got[0]->budget = reductions_per_slice;
     return got[0];

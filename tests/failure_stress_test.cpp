@@ -23,7 +23,7 @@ using kind = troupe::exit_reason::kind;
 class FailureStressTest : public RuntimeTest {};
 TROUPE_INSTANTIATE_SCHEDULERS(FailureStressTest);
 
-constexpr int chain_length = 10'000;
+constexpr int chain_length = live_processes(10'000);
 
 struct chain_member {
   troupe::pid pid;
@@ -119,7 +119,7 @@ TEST_P(FailureStressTest, LinkedChainReachesATrappingRoot) {
 // killer sends exit signals (mostly kill) to random ones; in the end every
 // survivor is killed. The collector (the root) monitors every worker.
 TEST_P(FailureStressTest, ChaosOfLinksAndKills) {
-  static constexpr int workers = 10'000;
+  static constexpr int workers = live_processes(10'000);
   static constexpr int links_each = 3;
   static constexpr int tokens = 500;
   static constexpr int hops = 40;

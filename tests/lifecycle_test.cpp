@@ -89,7 +89,7 @@ TEST(Runtime, CallsWithoutARuntime) {
 // One process throws while 10,000 others are alive and working: they all
 // still answer, and the crash is logged with the exception's message.
 TEST_P(LifecycleTest, ExceptionEndsOnlyTheProcessThatThrew) {
-  constexpr int workers = 10'000;
+  constexpr int workers = live_processes(10'000);
   log_capture logs;
   struct outcome {
     int replies = 0;
@@ -307,7 +307,7 @@ TEST_P(ShutdownDeathTest, DestructorsMaySendAndSpawnWhileProcessesAreUnwound) {
 // ---------------------------------------------------------------- many processes
 
 TEST_P(LifecycleTest, HundredThousandProcessesBlockedInReceiveAtOnce) {
-  constexpr int n = 100'000;
+  constexpr int n = live_processes(100'000);
   troupe::runtime* const r = &rt();
   struct outcome {
     std::size_t alive_at_peak = 0;
