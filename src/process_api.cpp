@@ -15,18 +15,30 @@ namespace {
 // Links, monitors and limits the child has before it can run.
 void set_up_spawn(process* p, pid id, process* parent, const spawn_options& opts) {
   if (opts.max_heap_size) ext_of(p).max_heap = opts.max_heap_size;
+  // The child cannot run yet, but its slot's ext is reachable: process_info
+  // on a pid of the slot's previous life may be reading it (and will find
+  // the generation moved on). So its side is written under its own lock,
+  // taken after the parent's is released.
   if (opts.link) {
-    process_ext& px = ext_of(parent);
-    std::lock_guard lock(px.mu);
-    px.links.insert(id);
-    ext_of(p).links.insert(parent->pid());  // not yet visible to others
+    {
+      process_ext& px = ext_of(parent);
+      std::lock_guard lock(px.mu);
+      px.links.insert(id);
+    }
+    process_ext& cx = ext_of(p);
+    std::lock_guard lock(cx.mu);
+    cx.links.insert(parent->pid());
   }
   if (opts.monitor) {
     const std::uint64_t ref = the_runtime.load(std::memory_order_relaxed)->next_ref.fetch_add(1, std::memory_order_relaxed);
-    process_ext& px = ext_of(parent);
-    std::lock_guard lock(px.mu);
-    px.monitors.emplace(ref, id);
-    ext_of(p).monitored_by.emplace(ref, parent->pid());
+    {
+      process_ext& px = ext_of(parent);
+      std::lock_guard lock(px.mu);
+      px.monitors.emplace(ref, id);
+    }
+    process_ext& cx = ext_of(p);
+    std::lock_guard lock(cx.mu);
+    cx.monitored_by.emplace(ref, parent->pid());
     if (opts.monitor_out) *opts.monitor_out = monitor_ref(ref);
   }
 }
@@ -53,7 +65,8 @@ pid spawn_closure(const spawn_options& opts, closure* c) {
     throw;
   }
   p->body = c;
-  p->stack_request = static_cast<std::uint32_t>(std::min<std::size_t>(opts.stack_size, 1u << 30));
+  p->stack_request.store(static_cast<std::uint32_t>(std::min<std::size_t>(opts.stack_size, 1u << 30)),
+                         std::memory_order_relaxed);
   p->ctx = nullptr;
   p->budget = 0;
   p->reductions.store(0, std::memory_order_relaxed);

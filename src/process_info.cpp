@@ -35,7 +35,7 @@ std::optional<process_snapshot> process_info(pid id) {
   info.status = status_of(st);
   info.message_queue_len = p->mbox.waiting(p->mbox_counted) + p->saved_count.load(std::memory_order_relaxed);
   info.reductions = p->reductions.load(std::memory_order_relaxed);
-  info.stack_size = stack_pool::reserved_size(p->stack_request);
+  info.stack_size = stack_pool::reserved_size(p->stack_request.load(std::memory_order_relaxed));
   info.shares_stack = p->share.load(std::memory_order_relaxed) != nullptr;
   info.trap_exit = p->trap_exit.load(std::memory_order_relaxed);
   if (process_ext* x = p->ext.load(std::memory_order_acquire)) {

@@ -60,7 +60,7 @@ struct alignas(64) process {
   std::atomic<std::uint32_t> wait_seq{0};  // identifies the current wait, for its timer
   std::atomic<std::uint32_t> mbox_counted{0};  // the backlog the owner last wrote into mbox
   std::uint32_t index = 0;
-  std::uint32_t stack_request = 0;       // bytes asked for at spawn
+  std::atomic<std::uint32_t> stack_request{0};  // bytes asked for at spawn (atomic for process_info)
   stack_slot stack;
   closure* body = nullptr;
   // Links, monitors, name, pending exit signals: made on first use, then

@@ -43,37 +43,31 @@ process* process_table::acquire(record_cache* cache) {
 }
 
 process* process_table::refill(record_cache* cache) {
-  {
-    std::lock_guard lock(mu_);
-    if (global_free_) {
-      process* p = global_free_;
-      global_free_ = p->next_free;
+  std::lock_guard lock(mu_);
+  if (global_free_) {
+    process* p = global_free_;
+    global_free_ = p->next_free;
+    --global_count_;
+    // Move a batch into the cache so the next spawns skip the lock.
+    for (std::size_t k = 1; cache && k < batch_ && global_free_; ++k) {
+      process* q = global_free_;
+      global_free_ = q->next_free;
       --global_count_;
-      // Move a batch into the cache so the next spawns skip the lock.
-      for (std::size_t k = 1; cache && k < batch_ && global_free_; ++k) {
-        process* q = global_free_;
-        global_free_ = q->next_free;
-        --global_count_;
-        q->next_free = cache->head;
-        cache->head = q;
-        ++cache->count;
-      }
-      return p;
+      q->next_free = cache->head;
+      cache->head = q;
+      ++cache->count;
     }
+    return p;
   }
-  // Carve never-used slots; the first to touch a record's page is its spawner.
-  std::uint32_t first = high_water_.load(std::memory_order_relaxed);
-  std::uint32_t want;
-  for (;;) {
-    want = static_cast<std::uint32_t>(std::min<std::size_t>(cache ? batch_ : 1, capacity_ - first));
-    if (want == 0) {
-      throw std::system_error(std::make_error_code(std::errc::resource_unavailable_try_again),
-                              "troupe: process table full (raise runtime_options::max_processes)");
-    }
-    // Several threads may carve at once. A lookup may glimpse a claimed slot
-    // before it is constructed: untouched memory reads as generation 0 and
-    // state free, which no pid matches.
-    if (high_water_.compare_exchange_weak(first, first + want, std::memory_order_acq_rel)) break;
+  // Carve never-used slots, and construct them before the high-water mark
+  // shows them to lookups and to for_each_slot (process_info, shutdown).
+  // Under the lock: carving is rare (a batch at a time), and the records'
+  // first page faults do not run in parallel anyway.
+  const std::uint32_t first = high_water_.load(std::memory_order_relaxed);
+  const auto want = static_cast<std::uint32_t>(std::min<std::size_t>(cache ? batch_ : 1, capacity_ - first));
+  if (want == 0) {
+    throw std::system_error(std::make_error_code(std::errc::resource_unavailable_try_again),
+                            "troupe: process table full (raise runtime_options::max_processes)");
   }
   for (std::uint32_t i = first; i < first + want; ++i) {
     process* r = ::new (records_ + i) process();
@@ -85,6 +79,7 @@ process* process_table::refill(record_cache* cache) {
       ++cache->count;
     }
   }
+  high_water_.store(first + want, std::memory_order_release);
   return records_ + first;
 }
 

@@ -418,13 +418,13 @@ void scheduler::requeue(process* p) {
 bool scheduler::start_process(process* p) {
   try {
     if (over_stack_budget()) {
-      if (shared_stack* shared = rt.sharing.bind(p->stack_request, stacks)) {
+      if (shared_stack* shared = rt.sharing.bind(p->stack_request.load(std::memory_order_relaxed), stacks)) {
         p->stack = shared->stack;
         p->share.store(shared, std::memory_order_relaxed);
         return enter_shared(p);
       }
     }
-    p->stack = rt.stacks.acquire(p->stack_request, stacks);
+    p->stack = rt.stacks.acquire(p->stack_request.load(std::memory_order_relaxed), stacks);
   } catch (const std::exception& e) {
     current = nullptr;  // nobody to charge for the messages fail_start sends
     p->stack = {};
