@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "process_heap.hpp"
+#include "cpu_relax.hpp"
 #include "process_lifecycle.hpp"
 #include "runtime_impl.hpp"
 #include "stack_overflow.hpp"
@@ -19,12 +20,6 @@ namespace {
 thread_local scheduler* tls_scheduler = nullptr;
 
 constexpr std::uint64_t stack_canary = 0x7472'6f75'7065'2121ull;
-
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
 
 fiber_info this_thread_stack() {
   fiber_info f;
@@ -386,6 +381,10 @@ void scheduler::after_switch(fcontext_t from) {
 // kernels only, see stack_pool.hpp), a canary word: checked at every switch,
 // it catches an overflow after the fact (the memory below may already be
 // damaged), where a guard page catches it as it happens.
+void scheduler::arm_canary(process* p) noexcept {
+  if (!p->stack.guarded) *reinterpret_cast<std::uint64_t*>(p->stack.lo) = stack_canary;
+}
+
 bool scheduler::canary_intact(const process* p) noexcept {
   return *reinterpret_cast<const std::uint64_t*>(p->stack.lo) == stack_canary;
 }
@@ -458,10 +457,10 @@ bool scheduler::enter_shared(process* p) {
   }
   if (!p->ctx) {
     make_context(p);
-  } else if (!p->stack.guarded) {
+  } else {
     // A sharer that overflowed here had the stack scrubbed, canary and all;
     // any overflow since was caught when its process switched away.
-    *reinterpret_cast<std::uint64_t*>(p->stack.lo) = stack_canary;
+    arm_canary(p);
   }
   return true;
 }
@@ -476,7 +475,7 @@ void scheduler::make_context(process* p) {
   // their redzones poisoned; this stack starts clean.
   __asan_unpoison_memory_region(p->stack.lo, p->stack.size);
 #endif
-  if (!p->stack.guarded) *reinterpret_cast<std::uint64_t*>(p->stack.lo) = stack_canary;
+  arm_canary(p);
   p->ctx = boost::context::detail::make_fcontext(p->stack.lo + p->stack.size, p->stack.size, &process_entry);
 #ifdef TROUPE_TSAN
   p->tsan_fiber = __tsan_create_fiber(0);

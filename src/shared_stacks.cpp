@@ -3,6 +3,7 @@
 #include <cstring>
 #include <utility>
 
+#include "cpu_relax.hpp"
 #include "troupe/detail/alloc.hpp"
 
 namespace troupe::detail {
@@ -37,12 +38,6 @@ void restore_frames(process* p, const shared_stack& s) noexcept {
   free_raw(std::exchange(p->frames, nullptr));
 }
 
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
 }  // namespace
 
 void shared_stack::lock() noexcept {
@@ -57,7 +52,7 @@ shared_stacks::shared_stacks(stack_pool& pool, std::size_t count, std::size_t by
 // The stacks go back with the pool's mappings.
 shared_stacks::~shared_stacks() = default;
 
-shared_stack* shared_stacks::bind(std::size_t request, stack_pool_cache& cache) {
+shared_stack* shared_stacks::bind(std::size_t request, stack_pool::cache& cache) {
   if (stack_pool::reserved_size(request) > stack_pool::reserved_size(bytes_)) return nullptr;
   shared_stack& s = stacks_[next_.fetch_add(1, std::memory_order_relaxed) % count_];
   s.lock();

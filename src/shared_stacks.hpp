@@ -36,8 +36,6 @@ struct shared_stack {
   void unlock() noexcept { locked.store(false, std::memory_order_release); }
 };
 
-using stack_pool_cache = stack_pool::cache;
-
 class shared_stacks {
  public:
   /// `count` stacks of `bytes` each, taken from `pool` on first use.
@@ -49,7 +47,7 @@ class shared_stacks {
   /// The stack a new process asking for `request` bytes shares, or nullptr
   /// when it needs a larger one. Takes stacks from the pool through `cache`
   /// (throws what stack_pool::acquire throws).
-  shared_stack* bind(std::size_t request, stack_pool_cache& cache);
+  shared_stack* bind(std::size_t request, stack_pool::cache& cache);
 
   /// Makes `p`'s frames the ones on its stack, copying out the resident's.
   /// False when another sharer runs there now: `p` then waits in the stack's
@@ -62,8 +60,6 @@ class shared_stacks {
 
   /// Frees `p`'s copied-out frames, if it died with some (runtime shutdown).
   static void forget(process* p) noexcept;
-
-  [[nodiscard]] std::size_t stack_bytes() const noexcept { return bytes_; }
 
  private:
   stack_pool& pool_;
