@@ -88,17 +88,33 @@ bool in_process() noexcept;
 /// owned by the receiver from then on. Never blocks, never takes a lock.
 /// Sending to a dead pid is a silent no-op, as in Erlang. Messages from one
 /// sender to one receiver arrive in the order sent. Costs 1 reduction.
+/// A message must own what it carries: raw pointers, arrays, views
+/// (std::string_view, std::span, ... see troupe::is_non_owning) and types
+/// whose destructor may throw are rejected at compile time.
 template <class T>
 void send(pid to, T&& msg) {
   using V = std::remove_cvref_t<T>;
-  static_assert(!std::is_pointer_v<V>,
-                "troupe::send: raw pointers cannot be messages (the receiver must own what it gets; "
-                "send a value, e.g. std::string instead of const char*, or a std::unique_ptr)");
-  static_assert(!std::is_array_v<V>,
-                "troupe::send: arrays cannot be messages (for a string literal send std::string; "
-                "for an array, std::array or std::vector)");
-  static_assert(detail::sendable_v<V>, "troupe::send: a message must be a move-constructible value type");
-  detail::deliver(to, detail::make_message<V>(std::forward<T>(msg)));
+  // One static_assert per rule (see troupe::is_non_owning for views); the
+  // message is built only if all hold, so a broken one gives one error.
+  constexpr detail::message_error why = detail::message_error_of<V, T&&>();
+  static_assert(why != detail::message_error::pointer,
+                "troupe::send: raw pointers cannot be messages (the receiver must own what it gets; send a value, "
+                "e.g. std::string instead of const char*, or a std::unique_ptr)");
+  static_assert(why != detail::message_error::array,
+                "troupe::send: arrays cannot be messages (for a string literal send std::string; for an array, "
+                "std::array or std::vector)");
+  static_assert(why != detail::message_error::non_owning,
+                "troupe::send: a message must own its data, and this type only refers to data the sender owns "
+                "(std::string_view, std::span, std::reference_wrapper, or a troupe::is_non_owning type): "
+                "send an owning copy, e.g. std::string or std::vector");
+  static_assert(why != detail::message_error::not_movable,
+                "troupe::send: a message must be move-constructible (it is moved into the receiver's mailbox)");
+  static_assert(why != detail::message_error::throwing_destructor,
+                "troupe::send: a message's destructor must be noexcept (the runtime destroys messages where an "
+                "exception cannot go anywhere)");
+  static_assert(why != detail::message_error::not_constructible,
+                "troupe::send: the message cannot be copied from this argument; std::move it in");
+  if constexpr (why == detail::message_error::ok) detail::deliver(to, detail::make_message<V>(std::forward<T>(msg)));
 }
 
 /// Gives up the rest of this slice: the process goes to the back of its run

@@ -6,9 +6,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 #include "troupe/detail/message_node.hpp"
+#include "troupe/detail/saturating_ns.hpp"
 #include "troupe/pid.hpp"
 
 namespace troupe {
@@ -51,14 +53,37 @@ std::int64_t deadline_after(std::chrono::nanoseconds timeout) noexcept;
 
 /// Sends `msg` to `to` after `delay` (Erlang's erlang:send_after/3). The message
 /// is built now and owned by the timer until it fires. Callable from a process
-/// or from any thread while a runtime exists.
+/// or from any thread while a runtime exists. A message must meet send's rules
+/// (no pointers, arrays or views; a noexcept destructor). A delay too long to
+/// represent in nanoseconds (about 292 years) means never; a negative one, now.
 template <class Rep, class Period, class T>
 timer_ref send_after(pid to, std::chrono::duration<Rep, Period> delay, T&& msg) {
   using V = std::remove_cvref_t<T>;
-  static_assert(!std::is_pointer_v<V>, "troupe::send_after: raw pointers cannot be messages");
-  static_assert(detail::sendable_v<V>, "troupe::send_after: a message must be a move-constructible value type");
-  return detail::start_send_timer(to, detail::deadline_after(std::chrono::duration_cast<std::chrono::nanoseconds>(delay)),
-                                  detail::make_message<V>(std::forward<T>(msg)));
+  // The rules of send (see there), one static_assert each.
+  constexpr detail::message_error why = detail::message_error_of<V, T&&>();
+  static_assert(why != detail::message_error::pointer,
+                "troupe::send_after: raw pointers cannot be messages (the receiver must own what it gets; send a "
+                "value, e.g. std::string instead of const char*, or a std::unique_ptr)");
+  static_assert(why != detail::message_error::array,
+                "troupe::send_after: arrays cannot be messages (for a string literal send std::string; for an array, "
+                "std::array or std::vector)");
+  static_assert(why != detail::message_error::non_owning,
+                "troupe::send_after: a message must own its data, and this type only refers to data the sender owns "
+                "(std::string_view, std::span, std::reference_wrapper, or a troupe::is_non_owning type): "
+                "send an owning copy, e.g. std::string or std::vector");
+  static_assert(why != detail::message_error::not_movable,
+                "troupe::send_after: a message must be move-constructible (it is moved into the receiver's mailbox)");
+  static_assert(why != detail::message_error::throwing_destructor,
+                "troupe::send_after: a message's destructor must be noexcept (the runtime destroys messages where an "
+                "exception cannot go anywhere)");
+  static_assert(why != detail::message_error::not_constructible,
+                "troupe::send_after: the message cannot be copied from this argument; std::move it in");
+  if constexpr (why == detail::message_error::ok) {
+    return detail::start_send_timer(to, detail::deadline_after(detail::saturating_ns(delay)),
+                                    detail::make_message<V>(std::forward<T>(msg)));
+  } else {
+    return {};
+  }
 }
 
 /// Cancels a pending timer. Returns true if it was cancelled before firing,
@@ -66,10 +91,11 @@ timer_ref send_after(pid to, std::chrono::duration<Rep, Period> delay, T&& msg) 
 bool cancel_timer(const timer_ref& t) noexcept;
 
 /// Suspends the calling process for `d` without touching its mailbox.
-/// Outside a process, sleeps the calling thread.
+/// Outside a process, sleeps the calling thread. A duration too long to
+/// represent in nanoseconds sleeps forever (an exit signal still ends it).
 template <class Rep, class Period>
 void sleep_for(std::chrono::duration<Rep, Period> d) {
-  detail::sleep_until_ns(detail::deadline_after(std::chrono::duration_cast<std::chrono::nanoseconds>(d)));
+  detail::sleep_until_ns(detail::deadline_after(detail::saturating_ns(d)));
 }
 
 }  // namespace troupe

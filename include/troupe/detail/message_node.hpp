@@ -1,17 +1,65 @@
 #pragma once
 // Message nodes: one allocation per send, the payload inline after the header.
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <initializer_list>
 #include <new>
+#include <optional>
+#include <span>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <typeinfo>
 #include <utility>
+#include <variant>
 
 #include <fmt/format.h>
 
 #include "troupe/detail/alloc.hpp"
+
+namespace troupe {
+
+/// True for types that refer to data they do not own: a message of such a
+/// type would leave the receiver pointing into the sender's memory, which may
+/// be gone (or change) by the time it looks, so send and send_after reject
+/// them at compile time, as they do raw pointers.
+///
+/// True for std::basic_string_view, std::span, std::reference_wrapper,
+/// std::initializer_list and pointers, and for std::pair, std::tuple,
+/// std::optional, std::variant and std::array holding any of those.
+/// Specialise it for your own view types:
+///
+///   template <> struct troupe::is_non_owning<my_view> : std::true_type {};
+template <class T>
+struct is_non_owning : std::bool_constant<std::is_pointer_v<T> || std::is_member_pointer_v<T>> {};
+template <class T>
+inline constexpr bool is_non_owning_v = is_non_owning<std::remove_cv_t<T>>::value;
+
+template <class C, class Tr>
+struct is_non_owning<std::basic_string_view<C, Tr>> : std::true_type {};
+template <class T, std::size_t N>
+struct is_non_owning<std::span<T, N>> : std::true_type {};
+template <class T>
+struct is_non_owning<std::reference_wrapper<T>> : std::true_type {};
+template <class T>
+struct is_non_owning<std::initializer_list<T>> : std::true_type {};
+// Composites hold what they hold: one view inside makes the whole a view.
+template <class A, class B>
+struct is_non_owning<std::pair<A, B>> : std::bool_constant<is_non_owning_v<A> || is_non_owning_v<B>> {};
+template <class... Ts>
+struct is_non_owning<std::tuple<Ts...>> : std::bool_constant<(is_non_owning_v<Ts> || ...)> {};
+template <class... Ts>
+struct is_non_owning<std::variant<Ts...>> : std::bool_constant<(is_non_owning_v<Ts> || ...)> {};
+template <class T>
+struct is_non_owning<std::optional<T>> : std::bool_constant<is_non_owning_v<T>> {};
+template <class T, std::size_t N>
+struct is_non_owning<std::array<T, N>> : std::bool_constant<is_non_owning_v<T>> {};
+
+}  // namespace troupe
 
 namespace troupe::detail {
 
@@ -112,10 +160,34 @@ class node_guard {
   std::atomic<mpsc_node*>* handling_;
 };
 
-/// What may be sent: values the receiver can own outright.
+/// Why a message of type V cannot be built from a `From`, or `ok`. One
+/// reason per type, the first in this order, so that send and send_after
+/// state exactly one rule (one static_assert each) and build nothing else.
+enum class message_error {
+  ok,
+  pointer,       // raw or member pointer
+  array,         // C array (a string literal is one)
+  non_owning,    // is_non_owning<V>: a view of data the sender owns
+  not_movable,   // cannot be moved into the message
+  throwing_destructor,  // the runtime destroys messages in noexcept code
+  not_constructible,    // cannot be built from what was passed (a move-only lvalue)
+};
+
+template <class V, class From = V&&>
+constexpr message_error message_error_of() noexcept {
+  if constexpr (std::is_pointer_v<V> || std::is_member_pointer_v<V>) return message_error::pointer;
+  else if constexpr (std::is_array_v<V>) return message_error::array;
+  else if constexpr (is_non_owning_v<V>) return message_error::non_owning;
+  else if constexpr (!std::is_move_constructible_v<V>) return message_error::not_movable;
+  else if constexpr (!std::is_nothrow_destructible_v<V>) return message_error::throwing_destructor;
+  else if constexpr (!std::is_constructible_v<V, From>) return message_error::not_constructible;
+  else return message_error::ok;
+}
+
+/// What may be sent: values the receiver can own outright (send passes
+/// the type without cv-ref qualifiers).
 template <class T>
 inline constexpr bool sendable_v =
-    !std::is_pointer_v<T> && !std::is_member_pointer_v<T> && !std::is_array_v<T> &&
-    std::is_move_constructible_v<T> && std::is_destructible_v<T> && !std::is_const_v<T>;
+    !std::is_const_v<T> && !std::is_volatile_v<T> && message_error_of<T>() == message_error::ok;
 
 }  // namespace troupe::detail
