@@ -11,7 +11,8 @@
 namespace troupe::detail {
 
 /// Logs that `who` (registered as `name`, if not empty) died with `reason`
-/// while handling `last_message` (if known).
+/// while handling `last_message` (if known); an exception reason's stack
+/// follows the summary line, symbolized, one frame a line.
 void report_crash(troupe::pid who, std::string_view name, const exit_reason& reason,
                   std::string_view last_message = {}) noexcept;
 

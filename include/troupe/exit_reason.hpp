@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "troupe/stack_trace.hpp"
+
 namespace troupe {
 
 /// Why a process exited, or the reason carried by an exit signal.
@@ -19,9 +21,11 @@ namespace troupe {
 /// signal: untrappable, and its target dies with `killed`), `killed`,
 /// `shutdown` (optionally with a term, like `{shutdown, Term}`), `noproc`,
 /// `noconnection`, plus troupe's `stack_overflow` and `max_heap_size`, an
-/// `exception` that escaped the process (its type and what()), and user
-/// reasons: a string or any copyable value. Reasons are cheap to copy
-/// (immutable, shared) and print with fmt: `fmt::format("{}", r)`.
+/// `exception` that escaped the process (its type, what() and the stack of
+/// its throw point), and user reasons: a string or any copyable value.
+/// Reasons are cheap to copy (immutable, shared) and print with fmt on one
+/// line: `fmt::format("{}", r)`; `fmt::format("{}", r.stack())` prints an
+/// exception's symbolized stack, one frame a line.
 class exit_reason {
  public:
   enum class kind : std::uint8_t {
@@ -47,14 +51,23 @@ class exit_reason {
   static exit_reason shutdown() noexcept { return exit_reason(kind::shutdown); }
   /// `{shutdown, term}`: a shutdown that says why.
   static exit_reason shutdown(std::string term) { return exit_reason(kind::shutdown, std::move(term)); }
+  /// `{shutdown, Term}` with any copyable term: printed with fmt when T is
+  /// formattable (else as `<term>`), and kept: `value<T>()` gives it back.
+  template <class T>
+    requires(!std::is_convertible_v<T, std::string_view> && !std::is_same_v<std::decay_t<T>, exit_reason>)
+  static exit_reason shutdown(T term) {
+    return with_value(kind::shutdown, std::move(term));
+  }
   static exit_reason noproc() noexcept { return exit_reason(kind::noproc); }
   static exit_reason noconnection() noexcept { return exit_reason(kind::noconnection); }
   static exit_reason stack_overflow() noexcept { return exit_reason(kind::stack_overflow); }
   static exit_reason max_heap_size() noexcept { return exit_reason(kind::max_heap_size); }
-  /// An exception that escaped a process: its type name and what().
-  static exit_reason exception(std::string type, std::string what) {
+  /// An exception that escaped a process: its type name, what(), and the
+  /// stack of its throw point (see troupe/stack_trace.hpp).
+  static exit_reason exception(std::string type, std::string what, stack_trace stack = {}) {
     exit_reason r(kind::exception, std::move(what));
     r.data_->type = std::move(type);
+    r.data_->stack = std::move(stack);
     return r;
   }
   /// A user reason given as text.
@@ -64,11 +77,7 @@ class exit_reason {
   template <class T>
     requires(!std::is_convertible_v<T, std::string_view> && !std::is_same_v<std::decay_t<T>, exit_reason>)
   static exit_reason user(T value) {
-    std::string text;
-    if constexpr (fmt::is_formattable<T>::value) text = fmt::format("{}", value);
-    exit_reason r(kind::user, std::move(text));
-    r.data_->value = std::move(value);
-    return r;
+    return with_value(kind::user, std::move(value));
   }
 
   [[nodiscard]] kind what() const noexcept { return kind_; }
@@ -87,13 +96,22 @@ class exit_reason {
   [[nodiscard]] std::string_view exception_type() const noexcept {
     return data_ ? std::string_view(data_->type) : std::string_view();
   }
-  /// A user reason's value, if it was given as a value of type T.
+  /// An exception reason's stack: where it was thrown, innermost frame
+  /// first (empty for other reasons, and when no trace was recorded).
+  [[nodiscard]] const stack_trace& stack() const noexcept {
+    static const stack_trace none;
+    return data_ ? data_->stack : none;
+  }
+  /// A user reason's or shutdown term's value, if it was given as a value of type T.
   template <class T>
   [[nodiscard]] const T* value() const noexcept {
     return data_ ? std::any_cast<T>(&data_->value) : nullptr;
   }
+  /// Whether a user reason or shutdown term was given as a value (not as text).
+  [[nodiscard]] bool has_value() const noexcept { return data_ && data_->value.has_value(); }
 
-  /// Equal kinds and equal texts (user values compare by their text).
+  /// Equal kinds and equal texts (user values compare by their text; stacks
+  /// are not compared).
   friend bool operator==(const exit_reason& a, const exit_reason& b) noexcept {
     return a.kind_ == b.kind_ && a.detail() == b.detail() && a.exception_type() == b.exception_type();
   }
@@ -104,8 +122,17 @@ class exit_reason {
     std::string text;
     std::string type;
     std::any value;
+    stack_trace stack;
   };
   exit_reason(kind k, std::string text) : kind_(k), data_(std::make_shared<data>()) { data_->text = std::move(text); }
+  template <class T>
+  static exit_reason with_value(kind k, T value) {
+    std::string text;
+    if constexpr (fmt::is_formattable<T>::value) text = fmt::format("{}", value);
+    exit_reason r(k, std::move(text));
+    r.data_->value = std::move(value);
+    return r;
+  }
 
   kind kind_ = kind::normal;
   std::shared_ptr<data> data_;
@@ -131,7 +158,8 @@ constexpr std::string_view to_string(exit_reason::kind k) noexcept {
 }  // namespace troupe
 
 /// Prints `normal`, `{shutdown,why}`, `{exception,std::runtime_error,"boom"}`,
-/// or a user reason's text.
+/// or a user reason's text; always one line (an exception's stack is printed
+/// by formatting `r.stack()`).
 template <>
 struct fmt::formatter<troupe::exit_reason> : fmt::formatter<fmt::string_view> {
   template <class Ctx>
@@ -140,6 +168,7 @@ struct fmt::formatter<troupe::exit_reason> : fmt::formatter<fmt::string_view> {
     switch (r.what()) {
       case k::shutdown:
         if (!r.detail().empty()) return fmt::format_to(ctx.out(), "{{shutdown,{}}}", r.detail());
+        if (r.has_value()) return fmt::format_to(ctx.out(), "{{shutdown,<term>}}");
         break;
       case k::exception:
         return fmt::format_to(ctx.out(), "{{exception,{},\"{}\"}}", r.exception_type(), r.detail());
