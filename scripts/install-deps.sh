@@ -26,6 +26,7 @@ packages=(
   libconcurrentqueue-dev libmimalloc-dev
   libfmt-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libgcc-12-dev  # GCC's libbacktrace (backtrace.h, libbacktrace.a): symbolized stack traces
 )
 if [[ "$peers" == 1 ]]; then
   packages+=(erlang-base golang-go)
