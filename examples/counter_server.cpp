@@ -1,11 +1,10 @@
 // counter_server.cpp: a hand-written server process (the loop GenServer will
 // formalise), its clients, and a crash that stays inside the process that
-// crashed.
+// crashed. This shows what a server and a call are made of; the GenServer
+// behaviour (coming) is the real thing, and real code should use it.
 #include <troupe/troupe.hpp>
 
-#include <atomic>
 #include <chrono>
-#include <cstdint>
 #include <stdexcept>
 #include <vector>
 
@@ -20,10 +19,10 @@ struct increment {  // a cast: no reply
 };
 struct get {  // a call: the server answers `from` with a count tagged `ref`
   troupe::pid from;
-  std::uint64_t ref;
+  troupe::monitor_ref ref;
 };
 struct count {
-  std::uint64_t ref;
+  troupe::monitor_ref ref;
   long value;
 };
 
@@ -48,14 +47,27 @@ void counter_server(long n) {
 void increment_counter(troupe::pid server, long by) { troupe::send(server, increment{by}); }
 
 long get_count(troupe::pid server) {
-  // A fresh ref per call (Erlang's make_ref()) so that a late reply to an
-  // earlier, timed-out call is never taken for this one's.
-  static std::atomic<std::uint64_t> next_ref{1};
-  const std::uint64_t ref = next_ref.fetch_add(1, std::memory_order_relaxed);
+  // A call monitors the server while it waits, as gen_server:call does: if
+  // the server is dead or dies before it answers, the down_message ends the
+  // wait at once instead of the timeout. The monitor's ref, unique, also
+  // tags the request, so a late reply to an earlier call is never taken for
+  // this one's.
+  const troupe::monitor_ref ref = troupe::monitor(server);
   troupe::send(server, get{troupe::self(), ref});
   return troupe::receive(
-      troupe::when([ref](const count& c) { return c.ref == ref; }, [](count c) { return c.value; }),
-      troupe::after(5s, []() -> long { throw std::runtime_error("get_count: no reply within 5 s"); }));
+      troupe::when([ref](const count& c) { return c.ref == ref; },
+                   [ref](count c) {
+                     troupe::demonitor(ref, true);  // true: drop a down_message that came meanwhile
+                     return c.value;
+                   }),
+      troupe::when([ref](const troupe::down_message& d) { return d.ref == ref; },
+                   [](const troupe::down_message& d) -> long {
+                     throw std::runtime_error(fmt::format("get_count: the server exited ({})", d.reason));
+                   }),
+      troupe::after(5s, [ref]() -> long {
+        troupe::demonitor(ref, true);
+        throw std::runtime_error("get_count: no reply within 5 s");
+      }));
 }
 
 // --- Using it ------------------------------------------------------------
@@ -93,7 +105,19 @@ int main() {
     // the server never saw the bad increment and answers either way.
     troupe::sleep_for(20ms);
     increment_counter(server, 1);
-    return get_count(server);
+    const long count = get_count(server);
+
+    // A call to a server that is gone fails at once: its monitor reports
+    // noproc, and nobody waits for the timeout.
+    auto [gone, gone_ref] = troupe::spawn_monitor([] {});
+    troupe::receive<troupe::down_message>();  // the only message we expect here: it has exited
+    try {
+      get_count(gone);
+    } catch (const std::runtime_error& e) {
+      fmt::print("{}\n", e.what());
+      return count;
+    }
+    return -1L;
   });
 
   fmt::print("counter: {} (expected {})\n", total, 4 * 1000 + 1);

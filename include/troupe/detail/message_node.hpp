@@ -184,10 +184,4 @@ constexpr message_error message_error_of() noexcept {
   else return message_error::ok;
 }
 
-/// What may be sent: values the receiver can own outright (send passes
-/// the type without cv-ref qualifiers).
-template <class T>
-inline constexpr bool sendable_v =
-    !std::is_const_v<T> && !std::is_volatile_v<T> && message_error_of<T>() == message_error::ok;
-
 }  // namespace troupe::detail
