@@ -270,12 +270,6 @@ trace_record* find_record(const void* object) noexcept {
 
 // ---------------------------------------------------------------- symbolizing
 
-std::string module_of(const void* address) {
-  Dl_info info{};
-  if (dladdr(address, &info) && info.dli_fname) return info.dli_fname;
-  return {};
-}
-
 // libbacktrace, on the symbolizer thread only (so one state, unlocked).
 backtrace_state* lookup_state() noexcept {
   static backtrace_state* const state =
@@ -344,8 +338,10 @@ void symbolize_one(const void* address, std::vector<stack_frame>& out) {
   if (!symbol && in_module && info.dli_sname) symbol = info.dli_sname;
   if (symbol) out.back().function = without_clone_suffix(detail::demangle(symbol));
   const std::string module = in_module && info.dli_fname ? info.dli_fname : "";
+  const std::uintptr_t offset = in_module ? pc - reinterpret_cast<std::uintptr_t>(info.dli_fbase) : 0;
   for (std::size_t i = start; i < out.size(); ++i) {
     out[i].module = module;
+    out[i].module_offset = offset;
     out[i].inlined = i + 1 < out.size();
   }
 }
@@ -395,7 +391,11 @@ std::vector<stack_frame> unsymbolized(const std::vector<const void*>& addresses)
   for (const void* a : addresses) {
     stack_frame f;
     f.address = a;
-    f.module = module_of(a);
+    Dl_info info{};
+    if (dladdr(a, &info)) {
+      if (info.dli_fname) f.module = info.dli_fname;
+      f.module_offset = reinterpret_cast<std::uintptr_t>(a) - reinterpret_cast<std::uintptr_t>(info.dli_fbase);
+    }
     out.push_back(std::move(f));
   }
   return out;

@@ -247,6 +247,21 @@ TEST(StackTraceOutsideProcesses, CaptureNamesItsCaller) {
   EXPECT_GE(here.symbolize(stack_trace::frames::all).size(), here.symbolize().size());
 }
 
+TEST(StackTraceOutsideProcesses, FramesPrintWhatIsKnown) {
+  troupe::stack_frame f;
+  f.address = reinterpret_cast<const void*>(0x1234);
+  f.module = "/lib/libx.so";
+  f.module_offset = 0x34;
+  EXPECT_EQ(fmt::format("{}", f), "/lib/libx.so+0x34");
+  f.function = "fn(int)";
+  EXPECT_EQ(fmt::format("{}", f), "fn(int) in /lib/libx.so");
+  f.file = "a.cpp";
+  f.line = 12;
+  f.inlined = true;
+  EXPECT_EQ(fmt::format("{}", f), "fn(int) at a.cpp:12 (inlined)");
+  EXPECT_EQ(fmt::format("{}", stack_trace()), "");
+}
+
 TEST_P(StackTraceTest, ExceptionsOfAnyTypeAreNamed) {
   rt().run([] {
     const exit_reason s = reason_of([] { throw_std_string(1); });

@@ -31,8 +31,10 @@ struct stack_frame {
   /// The source file and line (from debug information); empty / 0 if unknown.
   std::string file;
   unsigned line = 0;
-  /// The executable or shared library holding the address.
+  /// The executable or shared library holding the address, and the
+  /// address's offset in it (what `addr2line -e module offset` takes).
   std::string module;
+  std::uintptr_t module_offset = 0;
   /// The function was inlined here into the next frame's (same address).
   bool inlined = false;
 };
@@ -109,7 +111,7 @@ struct fmt::formatter<troupe::stack_trace> : fmt::formatter<fmt::string_view> {
 };
 
 /// Prints `fn(int) at file.cpp:12`, `fn(int) in libfoo.so` without debug
-/// information, `0x1234 in libfoo.so` when no name is known; `(inlined)`
+/// information, `libfoo.so+0x1234` when no name is known; `(inlined)`
 /// follows a function inlined into the next frame's.
 template <>
 struct fmt::formatter<troupe::stack_frame> : fmt::formatter<fmt::string_view> {
@@ -117,13 +119,14 @@ struct fmt::formatter<troupe::stack_frame> : fmt::formatter<fmt::string_view> {
   auto format(const troupe::stack_frame& f, Ctx& ctx) const {
     auto out = ctx.out();
     if (f.function.empty()) {
-      out = fmt::format_to(out, "{}", f.address);
+      if (f.module.empty()) return fmt::format_to(out, "{}", f.address);
+      out = fmt::format_to(out, "{}+{:#x}", f.module, f.module_offset);
     } else {
       out = fmt::format_to(out, "{}", f.function);
     }
     if (!f.file.empty()) {
       out = fmt::format_to(out, " at {}:{}", f.file, f.line);
-    } else if (!f.module.empty()) {
+    } else if (!f.function.empty() && !f.module.empty()) {
       out = fmt::format_to(out, " in {}", f.module);
     }
     if (f.inlined) out = fmt::format_to(out, " (inlined)");
