@@ -23,7 +23,8 @@
 #
 # Ratios are oriented so that > 1 means troupe is better: troupe/peer for
 # rates (msgs_per_sec, per_sec), peer/troupe for times and sizes (seconds,
-# spawn_seconds, teardown_seconds, ns_per_roundtrip, bytes_per_process).
+# spawn_seconds, teardown_seconds, ns_per_roundtrip, ns_per_throw,
+# bytes_per_process).
 #
 # To re-make the table from an existing log:
 #   python3 bench/compare/compare.py LOG

@@ -22,6 +22,7 @@ const std::map<std::string, workload_fn> workloads = {
     {"spawn", bench::spawn_blocked}, {"spawn_exit", bench::spawn_exit}, {"ring", bench::ring},
     {"pingpong", bench::pingpong},   {"skynet", bench::skynet},         {"fanin", bench::fanin},
     {"link_exit", bench::link_exit}, {"monitor_down", bench::monitor_down},
+    {"throw_catch", bench::throw_catch},
 };
 
 // The standard set: each entry is a workload with its arguments.
@@ -36,6 +37,8 @@ const std::vector<std::pair<std::string, std::map<std::string, std::string>>> st
     {"fanin", {}},
     {"link_exit", {}},
     {"monitor_down", {}},
+    {"throw_catch", {{"traces", "0"}}},
+    {"throw_catch", {{"traces", "1"}}},
 };
 
 int usage() {

@@ -14,5 +14,6 @@ void skynet(const args& a);
 void fanin(const args& a);
 void link_exit(const args& a);
 void monitor_down(const args& a);
+void throw_catch(const args& a);
 
 }  // namespace bench

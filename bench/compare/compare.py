@@ -32,14 +32,19 @@ METRICS = OrderedDict(
         ("fanin", ["msgs_per_sec"]),
         ("link_exit", ["per_sec"]),
         ("monitor_down", ["per_sec"]),
+        ("throw_catch", ["ns_per_throw"]),
     ]
 )
 
 # Keys that tell two configurations of one workload apart.
-DISTINGUISHING = {"ring": ("n", "rounds", "tokens"), "pingpong": ("schedulers",)}
+DISTINGUISHING = {
+    "ring": ("n", "rounds", "tokens"),
+    "pingpong": ("schedulers",),
+    "throw_catch": ("depth", "traces"),
+}
 
 # Keys that describe a configuration (not measurements).
-CONFIG_KEYS = ("n", "rounds", "tokens", "senders", "msgs", "schedulers")
+CONFIG_KEYS = ("n", "rounds", "tokens", "senders", "msgs", "depth", "traces", "trace_depth", "schedulers")
 
 # True: higher is better (ratio troupe/peer); False: lower is better (peer/troupe).
 HIGHER_IS_BETTER = {
@@ -49,6 +54,7 @@ HIGHER_IS_BETTER = {
     "spawn_seconds": False,
     "teardown_seconds": False,
     "ns_per_roundtrip": False,
+    "ns_per_throw": False,
     "bytes_per_process": False,
 }
 
@@ -197,7 +203,7 @@ def fmt_value(metric, v):
         if v >= 1e3:
             return f"{v / 1e3:.3g} k/s"
         return f"{v:.3g} /s"
-    if metric == "ns_per_roundtrip":
+    if metric in ("ns_per_roundtrip", "ns_per_throw"):
         return f"{v:.0f} ns" if v >= 100 else f"{v:.3g} ns"
     if metric == "bytes_per_process":
         return f"{v:.0f} B"

@@ -121,6 +121,25 @@ run("monitor_down", O) ->
     T = now_ns() - T0,
     report("monitor_down", [{n, N}], [{per_sec, rate(N, T)}, {seconds, secs(T)}]);
 
+run("throw_catch", O) ->
+    %% traces=0: throw/catch of a throw (no stack term is built);
+    %% traces=1: error/1 caught as Class:Reason:Stack, the stack term built
+    %% (backtrace_depth set to trace_depth, as troupe records that many frames).
+    N = opt(n, O, 100000), Depth = opt(depth, O, 10),
+    Traces = opt(traces, O, 1), TraceDepth = opt(trace_depth, O, 32),
+    Traces =:= 1 andalso erlang:system_flag(backtrace_depth, TraceDepth),
+    Loop = case Traces of
+               1 -> fun error_loop/2;
+               _ -> fun throw_loop/2
+           end,
+    Loop(N div 100 + 1, Depth),  % warm-up
+    T0 = now_ns(),
+    Loop(N, Depth),
+    T = now_ns() - T0,
+    report("throw_catch", [{n, N}, {depth, Depth}, {traces, Traces},
+                           {trace_depth, case Traces of 1 -> TraceDepth; _ -> 0 end}],
+           [{seconds, secs(T)}, {ns_per_throw, T / N}]);
+
 run(W, _) ->
     exit({unknown_workload, W}).
 
@@ -177,6 +196,24 @@ monitor_loop(0) -> ok;
 monitor_loop(K) ->
     {Pid, Ref} = spawn_monitor(fun() -> ok end),
     receive {'DOWN', Ref, process, Pid, normal} -> monitor_loop(K - 1) end.
+
+%% Depth calls down (none a tail call), then an exception.
+dive_throw(0) -> throw(boom);
+dive_throw(K) -> dive_throw(K - 1) + 1.
+
+dive_error(0) -> error(boom);
+dive_error(K) -> dive_error(K - 1) + 1.
+
+throw_loop(0, _) -> ok;
+throw_loop(K, Depth) ->
+    try dive_throw(Depth) catch throw:boom -> ok end,
+    throw_loop(K - 1, Depth).
+
+error_loop(0, _) -> ok;
+error_loop(K, Depth) ->
+    Len = try dive_error(Depth) catch error:boom:Stack -> length(Stack) end,
+    Len > 0 orelse exit(no_stacktrace),
+    error_loop(K - 1, Depth).
 
 %% Resident set size in bytes, from /proc/self/statm (same source as Go and C++).
 rss(PageSize) ->

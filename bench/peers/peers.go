@@ -14,6 +14,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -88,6 +89,18 @@ func main() {
 		params = []kv{{"senders", senders}, {"msgs", msgs}}
 		t := fanin(senders, msgs)
 		results = []kv{{"msgs_per_sec", rate(senders*msgs, t)}, {"seconds", t.Seconds()}}
+	case "throw_catch":
+		// traces=0: panic/recover; traces=1: the recovering function also
+		// takes the panic point's stack with runtime.Callers (trace_depth
+		// frames), as troupe records it.
+		n, depth, traces, traceDepth := opt("n", 100000), opt("depth", 10), opt("traces", 1), opt("trace_depth", 32)
+		if traces == 0 {
+			traceDepth = 0
+		}
+		params = []kv{{"n", n}, {"depth", depth}, {"traces", traces}, {"trace_depth", traceDepth}}
+		throwCatch(n/100+1, depth, traceDepth) // warm-up
+		t := throwCatch(n, depth, traceDepth)
+		results = []kv{{"seconds", t.Seconds()}, {"ns_per_throw", float64(t.Nanoseconds()) / float64(n)}}
 	default:
 		fmt.Fprintf(os.Stderr, "peers-go: unsupported workload %q\n", workload)
 		os.Exit(2)
@@ -249,6 +262,45 @@ func fanin(senders, msgs int) time.Duration {
 	}
 	for i := 0; i < senders*msgs; i++ {
 		<-mailbox
+	}
+	return time.Since(start)
+}
+
+var errThrowCatch = errors.New("throw_catch")
+
+// dive makes depth calls (none inlined), then panics.
+//
+//go:noinline
+func dive(depth int) int {
+	if depth == 0 {
+		panic(errThrowCatch)
+	}
+	return dive(depth-1) + 1
+}
+
+// catchOne recovers the panic of one dive; with traceDepth > 0 it takes the
+// stack of the panic point first (a deferred call runs on top of the
+// panicking frames, so runtime.Callers sees them).
+func catchOne(depth int, pcs []uintptr) (frames int) {
+	defer func() {
+		if len(pcs) > 0 {
+			frames = runtime.Callers(2, pcs)
+		}
+		if recover() == nil {
+			panic("throw_catch: nothing to recover")
+		}
+	}()
+	dive(depth)
+	return 0
+}
+
+func throwCatch(n, depth, traceDepth int) time.Duration {
+	pcs := make([]uintptr, traceDepth)
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		if f := catchOne(depth, pcs); traceDepth > 0 && f == 0 {
+			panic("throw_catch: no frames")
+		}
 	}
 	return time.Since(start)
 }

@@ -3,7 +3,8 @@
 #
 #   bench/peers/run.sh [erlang|go|all] [WORKLOAD|all] [key=value...]
 #
-# WORKLOAD: spawn spawn_exit ring pingpong skynet fanin link_exit monitor_down.
+# WORKLOAD: spawn spawn_exit ring pingpong skynet fanin link_exit monitor_down
+# throw_catch.
 # With no key=value arguments a workload runs its standard configuration(s)
 # (ring and pingpong have two each); with arguments it runs once with them.
 # With WORKLOAD=all, the arguments are appended to every standard config.
@@ -40,6 +41,8 @@ skynet n=10000
 fanin senders=1000 msgs=10
 link_exit n=1000
 monitor_down n=1000
+throw_catch n=1000 depth=10 traces=0
+throw_catch n=1000 depth=10 traces=1
 EOF
     else
         cat <<EOF
@@ -53,6 +56,8 @@ skynet n=1000000
 fanin senders=1000 msgs=1000
 link_exit n=100000
 monitor_down n=100000
+throw_catch n=100000 depth=10 traces=0
+throw_catch n=100000 depth=10 traces=1
 EOF
     fi
 }
