@@ -8,6 +8,7 @@
 // message in its mailbox.
 
 #include <algorithm>
+#include <exception>
 #include <utility>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "process_ext.hpp"
 #include "runtime_impl.hpp"
 #include "troupe/links.hpp"
+#include "troupe/log.hpp"
 
 namespace troupe::detail {
 
@@ -80,35 +82,112 @@ message_node* take_signal(process* p, message_node* envelope) noexcept {
   return keep;
 }
 
-void act_on_signals(process* p) {
-  // A process already unwinding (its destructors call into the runtime) is
-  // dying anyway; a second exception would terminate the program.
-  if (std::uncaught_exceptions() > 0) return;
-  const std::uint32_t bits = p->signals.load(std::memory_order_acquire);
-  process_ext* x = p->ext.load(std::memory_order_acquire);
-  if (x && x->exiting) return;
-  if (bits & sig_exit) {
-    // Clear first, then look: a signal arriving meanwhile sets it again.
-    p->signals.fetch_and(~static_cast<std::uint32_t>(sig_exit), std::memory_order_acq_rel);
-    pull_mailbox(p);
-    x = p->ext.load(std::memory_order_acquire);  // pulling a signal may have made it
-    if (x) {
-      std::vector<pending_exit> batch;
-      batch.swap(x->exits);
-      const troupe::pid me = p->pid();
-      for (pending_exit& e : batch) {
-        if (e.reason.is(exit_reason::kind::kill) && !e.from_link) throw forced_exit{exit_reason::killed()};
-        if (e.from_link && !unlink_on_signal(p, e.from)) continue;  // unlinked since
-        if (p->trap_exit.load(std::memory_order_relaxed)) {  // turned on since it arrived
-          push_to_self(p, as_exit_message(p, e));
-          continue;
-        }
-        if (e.reason.is_normal() && e.from != me) continue;
-        throw forced_exit{std::move(e.reason)};  // later signals die with the process
-      }
+namespace {
+
+// The exit signals pulled so far, in arrival order: trapped ones become
+// messages, the first fatal one dooms the process (later ones die with it).
+void act_on_exit_signals(process* p) {
+  // Clear first, then look: a signal arriving meanwhile sets it again.
+  p->signals.fetch_and(~static_cast<std::uint32_t>(sig_exit), std::memory_order_acq_rel);
+  pull_mailbox(p);
+  process_ext* x = p->ext.load(std::memory_order_acquire);  // pulling a signal may have made it
+  if (!x) return;
+  std::vector<pending_exit> batch;
+  batch.swap(x->exits);
+  if (p->doomed != doom::none) return;  // dying anyway: nothing more to learn
+  const troupe::pid me = p->pid();
+  for (pending_exit& e : batch) {
+    if (e.reason.is(exit_reason::kind::kill) && !e.from_link) {
+      doom_process(p, exit_reason::killed(), false);
+      return;
     }
+    if (e.from_link && !unlink_on_signal(p, e.from)) continue;  // unlinked since
+    if (p->trap_exit.load(std::memory_order_relaxed)) {  // turned on since it arrived
+      push_to_self(p, as_exit_message(p, e));
+      continue;
+    }
+    if (e.reason.is_normal() && e.from != me) continue;
+    doom_process(p, std::move(e.reason), false);
+    return;
   }
-  if (bits & sig_shutdown) throw forced_exit{exit_reason::shutdown()};
+}
+
+}  // namespace
+
+void act_on_signals(process* p, bool may_throw) {
+  if (p->doomed == doom::raised && !p->finishing) {
+    // Its forced_exit is in flight or being handled; once none is left and
+    // it still runs, it swallowed it.
+    if (p->forced_alive == 0) abandon(p, "went on after catching its forced exit");
+    return;
+  }
+  const std::uint32_t bits = p->signals.load(std::memory_order_acquire);
+  try {
+    if (bits & sig_exit) act_on_exit_signals(p);
+  } catch (...) {
+    // Out of memory while turning signals into messages: they are lost, as
+    // a message would be. Only the calls that may throw can say so.
+    if (may_throw && !p->finishing) throw;
+  }
+  if ((bits & sig_shutdown) && p->doomed == doom::none) doom_process(p, exit_reason::shutdown(), false);
+  // Never raised while unwinding (a second exception would terminate the
+  // program): then it is raised once the unwinding is over, or the process
+  // ends with it. Nor once the body is done (its closure's destructors run).
+  if (p->doomed == doom::pending && may_throw && !p->finishing && std::uncaught_exceptions() == 0) raise_doom(p);
+}
+
+void doom_process(process* p, exit_reason reason, bool reported) noexcept {
+  if (p->doomed != doom::none) return;
+  process_ext& x = ext_of(p);
+  x.doom_reason = std::move(reason);
+  x.doom_reported = reported;
+  p->doomed = doom::pending;
+  p->signals.fetch_or(sig_doomed, std::memory_order_relaxed);
+}
+
+void raise_doom(process* p) {
+  p->doomed = doom::raised;
+  process_ext& x = ext_of(p);
+  throw forced_exit(x.doom_reason, !x.doom_reported, p->pid());
+}
+
+void force_exit(process* p, exit_reason reason, bool reported) {
+  doom_process(p, std::move(reason), reported);
+  raise_doom(p);
+}
+
+void doomed_slice_end(process* p) noexcept {
+  // A doom that the process's calls cannot raise (it only sends, say) ends
+  // it without unwinding after a few slices; one being unwound is left to it.
+  constexpr std::uint8_t grace_slices = 8;
+  if (p->finishing || p->doomed != doom::pending || std::uncaught_exceptions() > 0) return;
+  if (++p->doomed_slices >= grace_slices) abandon(p, "reached no receive, sleep_for or yield after it was told to exit");
+}
+
+void abandon(process* p, const char* why) noexcept {
+  try {
+    process_ext& x = ext_of(p);
+    troupe::logger()->warn("process {} {} ({}): ended without running its remaining destructors", p->pid(), why,
+                           x.doom_reason);
+  } catch (...) {
+  }
+  switch_out(p, switch_reason::abandon);
+  __builtin_unreachable();
+}
+
+forced_exit::forced_exit(exit_reason r, bool signal, troupe::pid who) noexcept
+    : reason(std::move(r)), from_signal(signal), owner(who) {
+  if (process* p = current_process(); p && p->pid() == owner) ++p->forced_alive;
+}
+
+forced_exit::forced_exit(const forced_exit& o) noexcept : reason(o.reason), from_signal(o.from_signal), owner(o.owner) {
+  if (process* p = current_process(); p && p->pid() == owner) ++p->forced_alive;
+}
+
+forced_exit::~forced_exit() {
+  // Destroyed elsewhere (an exception_ptr that outlived its process), it
+  // counts for nobody.
+  if (process* p = current_process(); p && p->pid() == owner && p->forced_alive > 0) --p->forced_alive;
 }
 
 void note_crash_message(const message_node* n) noexcept {
@@ -128,7 +207,7 @@ void note_crash_message(const message_node* n) noexcept {
   }
 }
 
-void exit_process(process* p, const exit_reason& reason) noexcept {
+void exit_process(process* p, const exit_reason& reason, bool report) noexcept {
   const troupe::pid me = p->pid();
   runtime_impl* rt = the_runtime.load(std::memory_order_acquire);
   process_ext* x = p->ext.load(std::memory_order_acquire);
@@ -136,12 +215,14 @@ void exit_process(process* p, const exit_reason& reason) noexcept {
   if (x && rt) {
     std::unordered_set<troupe::pid> links;
     std::unordered_map<std::uint64_t, troupe::pid> monitors, monitored_by;
+    std::unordered_map<std::uint64_t, std::string> monitor_names;
     {
       std::lock_guard lock(x->mu);
       x->exiting = true;
       links.swap(x->links);
       monitors.swap(x->monitors);
       monitored_by.swap(x->monitored_by);
+      monitor_names.swap(x->monitor_names);
       x->exits.clear();
       name = x->name;
       last_message = x->crash_message;
@@ -153,7 +234,11 @@ void exit_process(process* p, const exit_reason& reason) noexcept {
       for (auto& [ref, watcher] : monitored_by) {
         process* w = rt->table.lookup(watcher);
         if (!w) continue;
-        message_node* down = make_message<down_message>(down_message{monitor_ref(ref), me, reason});
+        std::string by_name;
+        if (!monitor_names.empty()) {
+          if (auto it = monitor_names.find(ref); it != monitor_names.end()) by_name = std::move(it->second);
+        }
+        message_node* down = make_message<down_message>(down_message{monitor_ref(ref), me, reason, std::move(by_name)});
         // The monitor belongs to whoever removes it from the watcher's map:
         // us (then the down message goes out, still under the lock, so a
         // demonitor(ref, flush) that comes after finds it in the mailbox) or
@@ -177,7 +262,7 @@ void exit_process(process* p, const exit_reason& reason) noexcept {
       // Out of memory while telling others; nothing more can be done.
     }
   }
-  if (!reason.is_quiet()) report_crash(me, name, reason, last_message);
+  if (report && !reason.is_quiet()) report_crash(me, name, reason, last_message);
 }
 
 }  // namespace troupe::detail

@@ -7,6 +7,7 @@
 #include "runtime_impl.hpp"
 #include "troupe/links.hpp"
 #include "troupe/receive.hpp"
+#include "troupe/registry.hpp"
 
 namespace troupe::detail {
 
@@ -34,6 +35,19 @@ bool alive(const process* p, troupe::pid id, const process_ext& x) {
   return !x.exiting && p->generation.load(std::memory_order_acquire) == id.generation();
 }
 
+// Removes the down message for `ref` from the mailbox, if it came; unlike a
+// receive, never waits and never raises an exit (demonitor runs in destructors).
+void flush_down(process* p, monitor_ref ref) noexcept {
+  recv_cursor c{p, &p->saved.next, &p->saved_tail, &p->saved_count, &p->handling};
+  while (message_node* m = recv_peek(c)) {
+    if (m->type == type_of<down_message>() && payload<down_message>(m).ref == ref) {
+      destroy_message(recv_take(c));
+      return;
+    }
+    recv_skip(c);
+  }
+}
+
 }  // namespace
 
 bool link_processes(process* a, troupe::pid b_id) {
@@ -49,7 +63,7 @@ bool link_processes(process* a, troupe::pid b_id) {
   return true;
 }
 
-monitor_ref monitor_process(process* watcher, troupe::pid target_id) {
+monitor_ref monitor_process(process* watcher, troupe::pid target_id, std::string name) {
   runtime_impl* rt = the_runtime.load(std::memory_order_acquire);
   const monitor_ref ref(rt->next_ref.fetch_add(1, std::memory_order_relaxed));
   bool set = false;
@@ -59,11 +73,15 @@ monitor_ref monitor_process(process* watcher, troupe::pid target_id) {
     lock_pair lock(wx, tx);
     if (alive(t, target_id, tx)) {
       tx.monitored_by.emplace(ref.id(), watcher->pid());
+      if (!name.empty()) tx.monitor_names.emplace(ref.id(), name);
       wx.monitors.emplace(ref.id(), target_id);
       set = true;
     }
   }
-  if (!set) push_to_self(watcher, make_message<down_message>(down_message{ref, target_id, exit_reason::noproc()}));
+  if (!set) {
+    push_to_self(watcher,
+                 make_message<down_message>(down_message{ref, target_id, exit_reason::noproc(), std::move(name)}));
+  }
   return ref;
 }
 
@@ -79,7 +97,7 @@ void link(pid p) {
     if (!me->trap_exit.load(std::memory_order_relaxed)) throw process_error(exit_reason::noproc());
     push_to_self(me, make_message<exit_message>(exit_message{p, exit_reason::noproc()}));
   }
-  charge(me, 1);
+  charge_quietly(me, 1);
 }
 
 void unlink(pid p) {
@@ -95,14 +113,37 @@ void unlink(pid p) {
     std::lock_guard lock(mx.mu);
     mx.links.erase(p);
   }
-  charge(me, 1);
+  charge_quietly(me, 1);
 }
 
 monitor_ref monitor(pid p) {
   process* me = calling_process("monitor");
-  const monitor_ref ref = monitor_process(me, p);
-  charge(me, 1);
+  const monitor_ref ref = monitor_process(me, p, {});
+  charge_quietly(me, 1);
   return ref;
+}
+
+monitor_ref monitor(std::string_view name) {
+  process* me = calling_process("monitor");
+  // An unknown name is a process that is not there: an immediate down
+  // message (noproc) that names the name, as OTP's monitor(process, Name).
+  const monitor_ref ref = monitor_process(me, whereis(name), std::string(name));
+  charge_quietly(me, 1);
+  return ref;
+}
+
+bool is_process_alive(pid p) {
+  runtime_impl* rt = the_runtime.load(std::memory_order_acquire);
+  process* r = rt ? rt->table.lookup(p) : nullptr;
+  if (!r) return false;
+  const pstate s = r->state.load(std::memory_order_acquire);
+  if (s == pstate::free || s == pstate::exiting) return false;
+  process_ext* x = r->ext.load(std::memory_order_acquire);
+  if (x) {
+    std::lock_guard lock(x->mu);
+    if (x->exiting) return false;
+  }
+  return r->generation.load(std::memory_order_acquire) == p.generation();
 }
 
 bool demonitor(monitor_ref ref, bool flush) {
@@ -125,23 +166,24 @@ bool demonitor(monitor_ref ref, bool flush) {
       if (alive(t, target, tx)) tx.monitored_by.erase(ref.id());
     }
   }
-  if (flush) {
-    receive(when([ref](const down_message& d) { return d.ref == ref; }, [](down_message) {}),
-            after(std::chrono::milliseconds(0), [] {}));
-  }
-  charge(me, 1);
+  if (flush) flush_down(me, ref);
+  charge_quietly(me, 1);
   return static_cast<bool>(target);
 }
 
 void exit(pid p, exit_reason reason) {
   process* me = current_process();
   post_exit_signal(p, me ? me->pid() : pid{}, reason, /*from_link=*/false);
-  if (me) charge(me, 1);  // a signal to ourselves takes effect here
+  if (!me) return;
+  if (p == me->pid()) {
+    charge(me, 1);  // a signal to ourselves takes effect here
+  } else {
+    charge_quietly(me, 1);
+  }
 }
 
 void exit(exit_reason reason) {
-  calling_process("exit");
-  throw forced_exit{std::move(reason)};
+  force_exit(calling_process("exit"), std::move(reason), /*reported=*/true);
 }
 
 bool trap_exit(bool on) {

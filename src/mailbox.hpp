@@ -105,8 +105,12 @@ struct mailbox {
     return p != 0 && p != blocked;
   }
 
-  /// Any thread: messages pushed and not yet taken (approximate, saturating),
-  /// given the owner's `counted`.
+  /// Any thread: whether the count has reached max_count (then senders count
+  /// on in the process's ext: process_ext::mbox_overflow).
+  [[nodiscard]] bool saturated() const noexcept { return count(head.load(std::memory_order_relaxed)) == max_count; }
+
+  /// Any thread: messages pushed and not yet taken (saturating), given the
+  /// owner's `counted`.
   [[nodiscard]] std::size_t waiting(const std::atomic<std::uint32_t>& counted) const noexcept {
     const word c = count(head.load(std::memory_order_relaxed));
     const word before = counted.load(std::memory_order_relaxed);

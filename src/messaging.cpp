@@ -63,6 +63,16 @@ message_node* append_unusual(process* p, mpsc_node* oldest_first) noexcept {
   return first;
 }
 
+// The mailbox word counts to 65,535; beyond, the ext counts (rarely reached,
+// so its cost does not matter).
+__attribute__((noinline)) void count_past_saturation(process* r) noexcept {
+  try {
+    ext_of(r).mbox_overflow.fetch_add(1, std::memory_order_relaxed);
+  } catch (...) {
+    // No memory for the ext: the count stays saturated.
+  }
+}
+
 // `here`: the calling thread's scheduler (null on other threads), which runs
 // the receiver next if this message wakes it.
 long post_from(scheduler* here, pid to, message_node* m) noexcept {
@@ -74,7 +84,11 @@ long post_from(scheduler* here, pid to, message_node* m) noexcept {
   }
   m->generation = to.generation();
   const long waiting = r->mbox.push(m);
-  if (waiting < 0) make_runnable(rt, here, r);
+  if (waiting < 0) {
+    make_runnable(rt, here, r);
+  } else if (static_cast<mailbox::word>(waiting) == mailbox::max_count) [[unlikely]] {
+    count_past_saturation(r);
+  }
   return waiting;
 }
 
@@ -87,7 +101,7 @@ void deliver(pid to, message_node* m) {
   const long waiting = post_from(here, to, m);
   process* me = here ? here->current : nullptr;
   if (!me) return;
-  charge(me, 1);
+  charge_quietly(me, 1);
   if (waiting >= long_queue) [[unlikely]] {
     // The BEAM's sender punishment: sending to a process that is falling
     // behind costs more, growing with the square of its backlog, so the
@@ -116,6 +130,10 @@ recv_cursor recv_begin() {
 message_node* pull_mailbox(process* p) noexcept {
   mpsc_node* newest_first = p->mbox.take_all(p->saved_count.load(std::memory_order_relaxed), p->mbox_counted);
   if (!newest_first) return nullptr;
+  if (process_ext* x = p->ext.load(std::memory_order_relaxed);
+      x && x->mbox_overflow.load(std::memory_order_relaxed) != 0) [[unlikely]] {
+    x->mbox_overflow.store(0, std::memory_order_relaxed);  // those are in this batch
+  }
   // One pass reverses the batch into arrival order and counts it: a batch
   // can be long (a receiver that fell behind) and its nodes were written on
   // other cores, so each pass over it costs a cache miss per node. No calls

@@ -1,6 +1,10 @@
 // spawn, self, yield and reductions.
 
+#include <optional>
 #include <stdexcept>
+#include <system_error>
+
+#include <fmt/format.h>
 
 #include "process_ext.hpp"
 #include "process_lifecycle.hpp"
@@ -46,21 +50,33 @@ void set_up_spawn(process* p, pid id, process* parent, const spawn_options& opts
 }  // namespace
 
 pid spawn_closure(const spawn_options& opts, closure* c) {
-  runtime_impl* rt = the_runtime.load(std::memory_order_acquire);
-  if (!rt) {
-    c->destroy(c);
-    throw std::logic_error("troupe::spawn: no runtime is running");
-  }
   scheduler* s = current_scheduler();
   process* parent = s ? s->current : nullptr;
+  runtime_impl* rt = s ? &s->rt : nullptr;
+  std::optional<outside_call> from_outside;
+  if (!s) {
+    try {
+      rt = &from_outside.emplace("spawn").runtime();
+    } catch (...) {
+      c->destroy(c);
+      throw;
+    }
+  }
   if ((opts.link || opts.monitor) && !parent) {
     c->destroy(c);
     throw std::logic_error("troupe::spawn: link and monitor need a calling process");
+  }
+  if (!rt->admit_process()) {
+    c->destroy(c);
+    throw std::system_error(std::make_error_code(std::errc::resource_unavailable_try_again),
+                            fmt::format("troupe::spawn: {} processes are alive (runtime_options::max_processes)",
+                                        rt->opts.max_processes));
   }
   process* p;
   try {
     p = rt->table.acquire(s ? &s->records : nullptr);
   } catch (...) {
+    rt->process_exited();
     c->destroy(c);
     throw;
   }
@@ -70,7 +86,6 @@ pid spawn_closure(const spawn_options& opts, closure* c) {
   p->ctx = nullptr;
   p->budget = 0;
   p->reductions.store(0, std::memory_order_relaxed);
-  rt->process_started();
   const pid id = p->pid();
   try {
     set_up_spawn(p, id, parent, opts);
@@ -83,7 +98,7 @@ pid spawn_closure(const spawn_options& opts, closure* c) {
   if (rt->stopping.load(std::memory_order_seq_cst)) p->signals.fetch_or(sig_shutdown, std::memory_order_relaxed);
   if (s) {
     s->run_next(p);
-    if (parent) charge(parent, 10);
+    if (parent) charge_quietly(parent, 10);
   } else {
     rt->inject(p);
   }
@@ -109,6 +124,7 @@ void yield() {
 }
 
 void consume_reductions(int n) {
+  if (n < 0) throw std::invalid_argument(fmt::format("troupe::consume_reductions: negative charge {}", n));
   if (detail::process* p = detail::current_process()) detail::charge(p, n);
 }
 

@@ -31,11 +31,19 @@ struct process_ext {
   std::unordered_set<troupe::pid> links;
   std::unordered_map<std::uint64_t, troupe::pid> monitors;      // mine: ref -> target
   std::unordered_map<std::uint64_t, troupe::pid> monitored_by;  // on me: ref -> watcher
+  std::unordered_map<std::uint64_t, std::string> monitor_names;  // on me, by name: ref -> the name used
   std::vector<pending_exit> exits;  // owner only: signals pulled, not yet acted on
   std::string name;
   std::size_t max_heap = 0;
   std::atomic<std::size_t> heap_bytes{0};
+  // Pushes made while the mailbox word's count was saturated (65,535), so
+  // that message_queue_len stays exact past it; reset when the owner takes.
+  std::atomic<std::size_t> mbox_overflow{0};
   std::string crash_message;  // what the process was handling when it crashed
+  // Owner only: why it must end, once decided (process::doomed), and whether
+  // that is its own failure (a crash report) or an exit signal's doing.
+  exit_reason doom_reason;
+  bool doom_reported = false;
 
   /// Back to the state of a fresh process (when its slot is recycled).
   void reset() {
@@ -44,11 +52,15 @@ struct process_ext {
     links.clear();
     monitors.clear();
     monitored_by.clear();
+    monitor_names.clear();
     exits.clear();
     name.clear();
     max_heap = 0;
     heap_bytes.store(0, std::memory_order_relaxed);
+    mbox_overflow.store(0, std::memory_order_relaxed);
     crash_message.clear();
+    doom_reason = exit_reason();
+    doom_reported = false;
   }
 };
 

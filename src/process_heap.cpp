@@ -3,9 +3,11 @@
 #include "troupe/detail/alloc.hpp"
 
 #include <algorithm>
+#include <exception>
 #include <new>
 
 #include "process_ext.hpp"
+#include "runtime_impl.hpp"
 #include "scheduler.hpp"
 #include "troupe/heap.hpp"
 
@@ -22,9 +24,13 @@ process_heap::~process_heap() {
 
 void* process_heap::do_allocate(std::size_t bytes, std::size_t align) {
   const std::size_t used = ext_.heap_bytes.load(std::memory_order_relaxed);
-  if (ext_.max_heap != 0 && used + bytes > ext_.max_heap) {
-    // As in OTP: a process that outgrows its max_heap_size is killed.
-    throw forced_exit{exit_reason::max_heap_size()};
+  if (ext_.max_heap != 0 && used + bytes > ext_.max_heap) [[unlikely]] {
+    // As in OTP: a process that outgrows its max_heap_size is killed. One
+    // already on its way out (unwinding, or cleaning up after its body) gets
+    // the memory: a throw from its destructors would end the program.
+    process* p = current_process();
+    if (p && p->doomed == doom::none && !p->finishing && std::uncaught_exceptions() == 0)
+      force_exit(p, exit_reason::max_heap_size(), /*reported=*/true);
   }
   align = std::max(align, alignof(header));
   const std::size_t pad = (sizeof(header) + align - 1) / align * align;

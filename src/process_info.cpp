@@ -34,11 +34,13 @@ std::optional<process_snapshot> process_info(pid id) {
   if (!is_live(st)) return std::nullopt;
   info.status = status_of(st);
   info.message_queue_len = p->mbox.waiting(p->mbox_counted) + p->saved_count.load(std::memory_order_relaxed);
+  process_ext* x = p->ext.load(std::memory_order_acquire);
+  if (x && p->mbox.saturated()) info.message_queue_len += x->mbox_overflow.load(std::memory_order_relaxed);
   info.reductions = p->reductions.load(std::memory_order_relaxed);
   info.stack_size = stack_pool::reserved_size(p->stack_request.load(std::memory_order_relaxed));
   info.shares_stack = p->share.load(std::memory_order_relaxed) != nullptr;
   info.trap_exit = p->trap_exit.load(std::memory_order_relaxed);
-  if (process_ext* x = p->ext.load(std::memory_order_acquire)) {
+  if (x) {
     std::lock_guard lock(x->mu);
     info.heap_bytes = x->heap_bytes.load(std::memory_order_relaxed);
     info.links.assign(x->links.begin(), x->links.end());

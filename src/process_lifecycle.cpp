@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "crash_report.hpp"
+#include "exception_reason.hpp"
 #include "process_ext.hpp"
 #include "process_heap.hpp"
 #include "troupe/links.hpp"
@@ -15,21 +16,35 @@ namespace troupe::detail {
 
 namespace {
 
-// Runs the process body and says why it ended; nothing escapes, so the
-// fiber never unwinds past its entry point.
-__attribute__((noinline)) exit_reason run_body(process* p) noexcept {
+// Runs the process body and says why it ended (and whether that is its own
+// failure, which gets a crash report); nothing escapes, so the fiber never
+// unwinds past its entry point.
+__attribute__((noinline)) exit_reason run_body(process* p, bool& report) noexcept {
   exit_reason reason;
+  report = false;
+  bool own_failure = false;  // an exception of its own escaped
   try {
     check_signals(p);
     p->body->run(p->body);
   } catch (forced_exit& e) {
     reason = std::move(e.reason);
-  } catch (const process_error& e) {
-    reason = e.reason();
-  } catch (const std::exception& e) {
-    reason = exit_reason::exception(demangle(typeid(e).name()), e.what());
+    report = !e.from_signal;
   } catch (...) {
-    reason = exit_reason::exception("(unknown type)", "");
+    // Its own failure: a process_error's reason, or the exception (any type)
+    // with the stack of its throw point.
+    reason = reason_from_current_exception();
+    report = own_failure = true;
+  }
+  // From here on nothing is raised in it: the closure's destructors may call
+  // into the runtime (send, say) but cannot be unwound.
+  p->finishing = true;
+  // A process that swallowed its forced exit and returned, or whose doom
+  // came while it was unwinding, ends with the doom's reason; an exception
+  // of its own that escaped while a doom waited was its end, as on the BEAM.
+  if (p->doomed == doom::raised || (p->doomed == doom::pending && !own_failure)) {
+    const process_ext& x = ext_of(p);
+    reason = x.doom_reason;
+    report = x.doom_reported;
   }
   closure* c = std::exchange(p->body, nullptr);
   c->destroy(c);
@@ -52,7 +67,9 @@ void process_entry(transfer_t t) {
   fiber_started(came_from);
   s->after_switch(t.fctx);
   process* p = s->current;
-  exit_process(p, run_body(p));
+  bool report = false;
+  const exit_reason reason = run_body(p, report);
+  exit_process(p, reason, report);
   switch_out(p, switch_reason::exit);
   __builtin_unreachable();
 }
@@ -61,9 +78,8 @@ void recycle(runtime_impl& rt, process* p, record_cache* cache) noexcept {
   p->state.store(pstate::exiting, std::memory_order_relaxed);
   // New generation first: from here on senders holding the old pid drop their
   // messages, and whatever is in the mailbox now can be freed.
-  std::uint32_t g = p->generation.load(std::memory_order_relaxed) + 1;
-  if (g == 0) g = 1;
-  p->generation.store(g, std::memory_order_seq_cst);
+  p->generation.store(process_table::next_generation(p->generation.load(std::memory_order_relaxed)),
+                      std::memory_order_seq_cst);
   destroy_list(p->saved.next.exchange(nullptr, std::memory_order_relaxed));
   p->saved_tail = &p->saved.next;
   destroy_list(p->mbox.drain());
@@ -84,6 +100,11 @@ void recycle(runtime_impl& rt, process* p, record_cache* cache) noexcept {
   if (process_ext* x = p->ext.load(std::memory_order_acquire)) x->reset();
   p->signals.store(0, std::memory_order_relaxed);
   p->crash_noted = false;
+  p->doomed = doom::none;
+  p->finishing = false;
+  p->doomed_slices = 0;
+  p->forced_alive = 0;
+  p->eh = eh_state{};  // an abandoned process may have been inside a catch
   p->handling.store(nullptr, std::memory_order_relaxed);
   p->trap_exit.store(false, std::memory_order_relaxed);
   p->saved_count.store(0, std::memory_order_relaxed);
@@ -100,7 +121,7 @@ void fail_start(process* p, const char* why) noexcept {
     reason = exit_reason::user(std::string("could not start: ") + why);
   } catch (...) {
   }
-  exit_process(p, reason);
+  exit_process(p, reason, /*report=*/true);
 }
 
 }  // namespace troupe::detail

@@ -33,12 +33,21 @@ enum class pstate : std::uint32_t {
 };
 
 /// Why a process switched away from its stack.
-enum class switch_reason : std::uint8_t { yield, wait_msg, wait_timer, exit, stack_overflow };
+enum class switch_reason : std::uint8_t { yield, wait_msg, wait_timer, exit, stack_overflow, abandon };
+
+/// How far a process is on its way out after the runtime decided it must end
+/// (an exit signal it does not trap, shutdown, exit/1, max_heap_size).
+enum class doom : std::uint8_t {
+  none,
+  pending,  // decided, not raised yet: it was unwinding, or in a call that must not throw
+  raised,   // forced_exit thrown; the process is unwinding (or swallowed it)
+};
 
 /// Signals: asynchronous requests checked at every runtime call.
 enum signal_bits : std::uint32_t {
   sig_shutdown = 1u << 0,  // the runtime is stopping
   sig_exit = 1u << 1,      // exit signals wait in the process's ext
+  sig_doomed = 1u << 2,    // the process must end (never cleared): keeps every runtime call on the slow path
 };
 
 
@@ -90,6 +99,10 @@ struct alignas(64) process {
   std::atomic<bool> trap_exit{false};
   switch_reason reason = switch_reason::yield;
   bool crash_noted = false;  // ext->crash_message is set (cleared by the next receive)
+  doom doomed = doom::none;   // owner only
+  bool finishing = false;     // its body is done: it only cleans up on the way out
+  std::uint8_t doomed_slices = 0;  // slices ended with a doom pending (see charge_quietly)
+  std::uint32_t forced_alive = 0;  // its forced_exit objects in existence
 #ifdef TROUPE_TSAN
   void* tsan_fiber = nullptr;
 #endif

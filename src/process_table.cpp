@@ -9,13 +9,15 @@
 
 namespace troupe::detail {
 
-process_table::process_table(std::size_t capacity)
-    : capacity_(capacity + 1),
-      // Records move between a scheduler's cache and the shared list in
-      // batches; a small table gets small batches, so that free records do
-      // not sit in one scheduler's cache while another finds the table full.
+process_table::process_table(std::size_t capacity, std::size_t caches, std::uint32_t creation)
+    : // Records move between a scheduler's cache and the shared list in
+      // batches; a small table gets small batches. Free records sitting in
+      // the caches are extra slots: the limit on live processes is counted
+      // by the runtime, so the table can never look full before it.
       batch_(std::clamp<std::size_t>(capacity / 256, 1, 256)),
-      cache_limit_(4 * batch_) {
+      cache_limit_(4 * batch_),
+      creation_(creation) {
+  capacity_ = capacity + 1 + caches * cache_limit_;
   // Address space only: pages are committed when a record is first used.
   void* mem = ::mmap(nullptr, capacity_ * sizeof(process), PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -72,7 +74,7 @@ process* process_table::refill(record_cache* cache) {
   for (std::uint32_t i = first; i < first + want; ++i) {
     process* r = ::new (records_ + i) process();
     r->index = i;
-    r->generation.store(1, std::memory_order_relaxed);
+    r->generation.store((creation_ << serial_bits) | 1, std::memory_order_relaxed);
     if (i != first) {
       r->next_free = cache->head;
       cache->head = r;

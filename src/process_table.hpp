@@ -21,7 +21,20 @@ struct record_cache {
 
 class process_table {
  public:
-  explicit process_table(std::size_t capacity);
+  /// Room for `capacity` live processes, whatever the `caches` scheduler
+  /// caches hold. `creation` (1..255) tells this table's pids from those of
+  /// earlier runtimes in the program (Erlang's creation number).
+  process_table(std::size_t capacity, std::size_t caches, std::uint32_t creation);
+
+  /// A generation: the creation in the top bits, a serial below.
+  static constexpr unsigned serial_bits = 24;
+  static constexpr std::uint32_t serial_mask = (1u << serial_bits) - 1;
+  /// The generation after `g` (skipping serial 0: pid{} is null).
+  static std::uint32_t next_generation(std::uint32_t g) noexcept {
+    std::uint32_t serial = (g + 1) & serial_mask;
+    if (serial == 0) serial = 1;
+    return (g & ~serial_mask) | serial;
+  }
   ~process_table();
   process_table(const process_table&) = delete;
   process_table& operator=(const process_table&) = delete;
@@ -53,6 +66,7 @@ class process_table {
 
   process* records_ = nullptr;
   std::size_t capacity_ = 0;
+  std::uint32_t creation_ = 1;
   std::size_t batch_ = 1;
   std::size_t cache_limit_ = 4;
   std::atomic<std::uint32_t> high_water_{1};  // index 0 is never used: pid{} is null

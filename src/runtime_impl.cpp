@@ -1,21 +1,60 @@
 #include "runtime_impl.hpp"
 
+#include <exception>
+#include <new>
 #include <stdexcept>
+#include <system_error>
+
+#include <fmt/format.h>
 #include <thread>
 
 #include "process_ext.hpp"
 #include "process_lifecycle.hpp"
 #include "stack_overflow.hpp"
+#include "troupe/log.hpp"
 #include "troupe/spawn_options.hpp"
 
 namespace troupe::detail {
 
 std::atomic<runtime_impl*> the_runtime{nullptr};
+std::atomic<int> fail_scheduler_start{-1};
+
+namespace {
+
+// Debian's mimalloc, which replaces operator new for the whole program, calls
+// the new-handler when memory runs out and aborts the program when there is
+// none (its C build cannot throw). With this one installed while a runtime
+// lives, a failed allocation throws std::bad_alloc in the process that made
+// it, which then ends with that reason, alone.
+[[noreturn]] void throw_bad_alloc() { throw std::bad_alloc(); }
+
+void install_new_handler() noexcept {
+  if (!std::get_new_handler()) std::set_new_handler(&throw_bad_alloc);
+}
+
+void uninstall_new_handler() noexcept {
+  if (std::get_new_handler() == &throw_bad_alloc) std::set_new_handler(nullptr);
+}
+
+unsigned scheduler_count(const runtime_options& o) {
+  unsigned n = o.schedulers ? o.schedulers : std::thread::hardware_concurrency();
+  return n ? n : 1;
+}
+
+// 1..255, a new one for each runtime of the program: a pid kept from an
+// earlier runtime names nobody in this one.
+std::uint32_t next_creation() {
+  static std::atomic<std::uint32_t> runtimes{0};
+  return runtimes.fetch_add(1, std::memory_order_relaxed) % 255 + 1;
+}
+
+}  // namespace
 
 runtime_impl::runtime_impl(const runtime_options& o)
-    : opts(o), table(o.max_processes), sharing(stacks, o.shared_stacks, default_stack_size) {
-  unsigned n = opts.schedulers ? opts.schedulers : std::thread::hardware_concurrency();
-  if (n == 0) n = 1;
+    : opts(o),
+      table(o.max_processes, scheduler_count(o), next_creation()),
+      sharing(stacks, o.shared_stacks, default_stack_size) {
+  const unsigned n = scheduler_count(o);
   opts.schedulers = n;
   spin_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(opts.spin_before_park).count();
   runtime_impl* expected = nullptr;
@@ -23,15 +62,36 @@ runtime_impl::runtime_impl(const runtime_options& o)
     throw std::logic_error("troupe::runtime: a runtime already exists in this program");
   }
   install_overflow_handler();
-  scheds.reserve(n);
-  for (unsigned i = 0; i < n; ++i) scheds.push_back(std::make_unique<scheduler>(*this, i));
-  for (auto& s : scheds) s->start();
+  install_new_handler();
+  try {
+    scheds.reserve(n);
+    for (unsigned i = 0; i < n; ++i) scheds.push_back(std::make_unique<scheduler>(*this, i));
+    for (auto& s : scheds) {
+      if (fail_scheduler_start.load(std::memory_order_relaxed) == static_cast<int>(s->id))
+        throw std::system_error(std::make_error_code(std::errc::resource_unavailable_try_again), "injected");
+      s->start();
+    }
+  } catch (const std::exception& e) {
+    // The threads that did start are stopped and joined before the error
+    // goes to the caller (a joinable std::thread would terminate).
+    quit.store(true, std::memory_order_seq_cst);
+    for (auto& s : scheds) s->unpark();
+    for (auto& s : scheds) s->join();
+    for (auto& s : scheds) s->release_leftovers();
+    uninstall_overflow_handler();
+    uninstall_new_handler();
+    the_runtime.store(nullptr, std::memory_order_release);
+    throw std::system_error(std::make_error_code(std::errc::resource_unavailable_try_again),
+                            fmt::format("troupe::runtime: could not start {} scheduler threads ({})", n, e.what()));
+  }
 }
 
 runtime_impl::~runtime_impl() {
   shutdown();
   uninstall_overflow_handler();
-  the_runtime.store(nullptr, std::memory_order_release);
+  uninstall_new_handler();
+  the_runtime.store(nullptr, std::memory_order_seq_cst);
+  outside_call::drain();  // a call that saw the runtime and is refusing
 }
 
 std::int64_t runtime_impl::dedicated_stacks_in_use() const noexcept {
@@ -96,11 +156,24 @@ void runtime_impl::wait_idle() {
   live_cv_.wait(lock, [&] { return live_.load(std::memory_order_acquire) == 0; });
 }
 
+std::atomic<int> outside_call::in_flight{0};
+
+void outside_call::refuse(const char* what, bool stopping) {
+  throw std::logic_error(
+      fmt::format("troupe::{}: {}", what, stopping ? "the runtime is shutting down" : "no runtime is running"));
+}
+
+void outside_call::drain() noexcept {
+  while (in_flight.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
+}
+
 void runtime_impl::shutdown() {
   if (stopped_) return;
   stopped_ = true;
-  if (current_scheduler()) std::terminate();  // destroying the runtime from inside a process
   stopping.store(true, std::memory_order_seq_cst);
+  // Spawns from plain threads that got in before `stopping` finish first (and
+  // see it: their processes start with the shutdown signal).
+  outside_call::drain();
   // Every live process gets the shutdown signal: blocked ones are woken and
   // unwind from their wait; running ones stop at their next runtime call.
   table.for_each_slot([&](process& p) {
@@ -126,9 +199,23 @@ void runtime_impl::shutdown() {
 namespace troupe {
 
 runtime::runtime(runtime_options opts) : impl_(std::make_unique<detail::runtime_impl>(opts)) {}
-runtime::~runtime() = default;
+runtime::~runtime() noexcept(false) {
+  if (!detail::current_scheduler()) return;  // impl_ shuts down
+  // From inside a process: shutting down would wait for this very process.
+  // The runtime goes on (it is leaked, not destroyed) and the caller learns why.
+  detail::runtime_impl* leaked = impl_.release();
+  (void)leaked;
+  if (std::uncaught_exceptions() > 0) {
+    logger()->error("troupe::runtime destroyed from inside process {} while unwinding: the runtime keeps running", self());
+    return;
+  }
+  throw std::logic_error("troupe::runtime: destroyed from inside a process (the runtime keeps running)");
+}
 unsigned runtime::schedulers() const noexcept { return impl_->opts.schedulers; }
 std::size_t runtime::process_count() const noexcept { return impl_->live(); }
-void runtime::wait_idle() { impl_->wait_idle(); }
+void runtime::wait_idle() {
+  if (detail::current_scheduler()) throw std::logic_error("troupe::runtime::wait_idle: called from inside a process");
+  impl_->wait_idle();
+}
 
 }  // namespace troupe

@@ -2,6 +2,7 @@
 // The runtime's shared state: process table, stacks, schedulers, the global
 // run queue and the idle/wake-up protocol.
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -35,7 +36,14 @@ class runtime_impl {
   /// Wakes `p` if it waits for a message or timer (after a signal was set).
   void wake_for_signal(process* p);
 
-  void process_started() noexcept { live_.fetch_add(1, std::memory_order_relaxed); }
+  /// Counts a process about to start; false (and nothing counted) when
+  /// max_processes are alive.
+  bool admit_process() noexcept {
+    const auto limit = static_cast<std::int64_t>(std::min<std::size_t>(opts.max_processes, INT64_MAX));
+    if (live_.fetch_add(1, std::memory_order_relaxed) < limit) return true;
+    process_exited();
+    return false;
+  }
   void process_exited() noexcept;
   [[nodiscard]] std::size_t live() const noexcept {
     return static_cast<std::size_t>(live_.load(std::memory_order_acquire));
@@ -65,6 +73,7 @@ class runtime_impl {
   std::unordered_map<std::string, troupe::pid> names;
 
   std::atomic<bool> stopping{false};
+  std::atomic<unsigned> next_timer_owner{0};  // spreads plain threads' timers
   std::atomic<bool> quit{false};
   std::int64_t spin_ns = 50'000;
 
@@ -78,13 +87,66 @@ class runtime_impl {
 /// The runtime, while one exists.
 extern std::atomic<runtime_impl*> the_runtime;
 
+/// Brackets a spawn or a timer started from a thread that is not a scheduler.
+/// Once shutdown has begun they are refused (std::logic_error): otherwise a
+/// plain thread that keeps spawning would keep shutdown from ending, and
+/// what it started after the last sweep would never run nor be freed.
+/// The count of such calls in flight is global: it is raised before the
+/// runtime is looked at, so the runtime cannot be destroyed under one.
+class outside_call {
+ public:
+  explicit outside_call(const char* what) {
+    in_flight.fetch_add(1, std::memory_order_seq_cst);
+    rt_ = the_runtime.load(std::memory_order_seq_cst);
+    if (!rt_ || rt_->stopping.load(std::memory_order_seq_cst)) {
+      in_flight.fetch_sub(1, std::memory_order_seq_cst);
+      refuse(what, rt_ != nullptr);
+    }
+  }
+  ~outside_call() { in_flight.fetch_sub(1, std::memory_order_seq_cst); }
+  outside_call(const outside_call&) = delete;
+  outside_call& operator=(const outside_call&) = delete;
+
+  [[nodiscard]] runtime_impl& runtime() const noexcept { return *rt_; }
+  /// Waits until no call is in flight (shutdown, and the runtime's end).
+  static void drain() noexcept;
+
+ private:
+  [[noreturn]] static void refuse(const char* what, bool stopping);
+  static std::atomic<int> in_flight;
+  runtime_impl* rt_;
+};
+
+/// For tests: the index of a scheduler thread whose start fails as if the
+/// system refused it (-1: none).
+extern std::atomic<int> fail_scheduler_start;
+
 /// Takes a parked process (in receive or sleep_for) for waking; true if this
 /// caller must now schedule it.
 bool claim_wait(process* p) noexcept;
 
-/// Handles `p`'s pending signals (the slow path of check_signals): throws
-/// forced_exit if it must exit, turns trapped exit signals into messages.
-void act_on_signals(process* p);
+/// Handles `p`'s pending signals (the slow path of check_signals): turns
+/// trapped exit signals into messages, and decides when the process must end.
+/// With `may_throw` it raises that end as forced_exit to unwind the process,
+/// unless it is unwinding already; without, it only notes it (for calls made
+/// from destructors: send, exit/2, ...). A process that swallowed its
+/// forced_exit and came back is ended here without unwinding (abandon).
+void act_on_signals(process* p, bool may_throw);
+
+/// Ends the running process `p` from its own stack without unwinding it any
+/// further: its links and monitors hear the doom reason, its heap, mailbox and
+/// stack are reclaimed; objects it still owns elsewhere leak. Logs `why`.
+[[noreturn]] void abandon(process* p, const char* why) noexcept;
+
+/// Decides that `p` must end with `reason` (the first decision stands).
+/// `reported`: the process's own failure, which gets a crash report.
+void doom_process(process* p, exit_reason reason, bool reported) noexcept;
+
+/// Throws forced_exit for `p`'s doom (which must be decided).
+[[noreturn]] void raise_doom(process* p);
+
+/// doom_process, then raise_doom: exit/1, max_heap_size.
+[[noreturn]] void force_exit(process* p, exit_reason reason, bool reported);
 
 /// Queues an exit signal for `target` and wakes it if it is parked.
 void post_exit_signal(troupe::pid target, troupe::pid from, const exit_reason& reason, bool from_link);
@@ -92,7 +154,10 @@ void post_exit_signal(troupe::pid target, troupe::pid from, const exit_reason& r
 /// Everything that follows a process's death: links, monitors, name, the
 /// crash report. Runs as the process's last act (or, after a stack overflow,
 /// on its scheduler).
-void exit_process(process* p, const exit_reason& reason) noexcept;
+/// `report`: the process failed by its own doing (an exception, exit/1, a
+/// stack overflow): a crash report is logged unless the reason is quiet.
+/// A process ended by an exit signal logs nothing, as in OTP.
+void exit_process(process* p, const exit_reason& reason, bool report) noexcept;
 
 /// Sends without charging anyone reductions (and so without ever switching):
 /// for the runtime's own messages, possibly under a lock. Returns what
@@ -114,7 +179,7 @@ void push_to_self(process* p, message_node* m) noexcept;
 /// Acts on pending signals (may throw forced_exit to unwind the process).
 inline void check_signals(process* p) {
   if (p->signals.load(std::memory_order_relaxed) != 0) [[unlikely]]
-    act_on_signals(p);
+    act_on_signals(p, /*may_throw=*/true);
 }
 
 /// Charges reductions to `p` without switching: a spent slice ends at its
@@ -126,12 +191,31 @@ inline void charge_later(process* p, int n) noexcept {
 }
 
 /// Charges reductions to `p`, yielding when its slice is spent, and acts on
-/// pending signals. Every runtime call made by a process goes through here.
+/// pending signals. The calls a process waits or yields in (receive,
+/// sleep_for, yield, consume_reductions) go through here: they may throw
+/// forced_exit.
 inline void charge(process* p, int n) {
   charge_later(p, n);
   if (p->budget <= 0) [[unlikely]]
     switch_out(p, switch_reason::yield);
   check_signals(p);
+}
+
+/// The end of a slice of a doomed process in a call that must not throw.
+void doomed_slice_end(process* p) noexcept;
+
+/// charge, for calls that are made from destructors (send, exit/2, unlink,
+/// demonitor, spawn, ...): never throws. An exit decided here is raised at
+/// the process's next receive, sleep_for or yield; a process that makes none
+/// for several slices is abandoned.
+inline void charge_quietly(process* p, int n) noexcept {
+  charge_later(p, n);
+  if (p->budget <= 0) [[unlikely]] {
+    if (p->doomed != doom::none) doomed_slice_end(p);
+    switch_out(p, switch_reason::yield);
+  }
+  if (p->signals.load(std::memory_order_relaxed) != 0) [[unlikely]]
+    act_on_signals(p, /*may_throw=*/false);
 }
 
 }  // namespace troupe::detail

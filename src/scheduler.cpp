@@ -9,6 +9,7 @@
 
 #include "process_heap.hpp"
 #include "cpu_relax.hpp"
+#include "process_ext.hpp"
 #include "process_lifecycle.hpp"
 #include "runtime_impl.hpp"
 #include "stack_overflow.hpp"
@@ -227,9 +228,11 @@ void scheduler::drop_timer(timer_node* n) noexcept {
 }
 
 void scheduler::run_timers() {
-  if (posted_count_.load(std::memory_order_acquire) != 0) {
+  if (std::uint32_t posted = posted_count_.load(std::memory_order_acquire); posted != 0) {
+    // What was posted so far, and no more: threads that keep posting must
+    // not keep this scheduler from its processes.
     timer_node* n;
-    while (posted_timers_.try_dequeue(n)) {
+    while (posted-- > 0 && posted_timers_.try_dequeue(n)) {
       posted_count_.fetch_sub(1, std::memory_order_relaxed);
       // A posted node is either a new timer (not yet in the heap) or a cancel.
       const bool cancelled = n->status.load(std::memory_order_acquire) != timer_status::pending;
@@ -374,6 +377,12 @@ void scheduler::after_switch(fcontext_t from) {
     case switch_reason::stack_overflow:
       finish_overflowed(prev);
       return;
+    case switch_reason::abandon: {
+      const process_ext& x = ext_of(prev);
+      const exit_reason reason = x.doom_reason;  // the ext is reset as the record is recycled
+      finish_abandoned(prev, reason, x.doom_reported);
+      return;
+    }
   }
 }
 
@@ -398,10 +407,14 @@ __attribute__((no_sanitize("address"))) void scheduler::abandon_overflowed(proce
 }
 
 void scheduler::finish_overflowed(process* p) noexcept {
+  finish_abandoned(p, exit_reason::stack_overflow(), /*report=*/true);
+}
+
+void scheduler::finish_abandoned(process* p, const exit_reason& reason, bool report) noexcept {
   // Nothing more can run on its stack: tell its links and monitors from here,
   // and scrub the stack (its frames will never be unwound) before reuse.
   current = nullptr;
-  exit_process(p, exit_reason::stack_overflow());
+  exit_process(p, reason, report);
   // The messages its handlers were running on were owned by frames that will
   // never be unwound.
   destroy_list(p->handling.exchange(nullptr, std::memory_order_relaxed));
@@ -504,10 +517,13 @@ void switch_out(process* p, switch_reason why) {
   scheduler* s = p->sched;
   s->slice_left_ = why == switch_reason::yield ? 0 : p->budget;
   s->pending_prev_ = p;
-  const bool for_good = why == switch_reason::exit;
+  const bool for_good = why == switch_reason::exit || why == switch_reason::abandon;
   eh_save(s->eh, p->eh);
   transfer_t t;
-  if (process* next = s->pick_direct()) {
+  // An abandoned process is settled from the loop (finish_abandoned works
+  // with no process current).
+  process* next = why == switch_reason::abandon ? nullptr : s->pick_direct();
+  if (next) {
     t = switch_to(next->ctx, s, fiber_of(next), for_good);
   } else {
     s->current = nullptr;

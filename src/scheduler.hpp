@@ -87,6 +87,7 @@ class scheduler {
   void leave_shared(process* p, bool ended);
   void finish(process* p) noexcept;
   void finish_overflowed(process* p) noexcept;
+  void finish_abandoned(process* p, const exit_reason& reason, bool report) noexcept;
   static void arm_canary(process* p) noexcept;
   static bool canary_intact(const process* p) noexcept;
   void run_timers();

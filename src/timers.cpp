@@ -1,6 +1,7 @@
 // send_after, cancel_timer, sleep_for and receive timeouts.
 
 #include <limits>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -65,6 +66,14 @@ std::int64_t deadline_after(std::chrono::nanoseconds timeout) noexcept {
 bool recv_wait(recv_cursor& c, std::int64_t deadline) {
   auto* p = static_cast<process*>(c.proc);
   if (deadline == 0) return false;
+  // A process on its way out (unwinding after it was told to exit, or
+  // cleaning up after its body during shutdown) waits for nothing: it takes
+  // what is already there, a timeout fires at once, and a receive that could
+  // only wait for ever ends the process where it stands.
+  if (p->doomed != doom::none) [[unlikely]] {
+    if (deadline < 0) abandon(p, "waited in receive, with no timeout, while exiting");
+    return false;
+  }
   if (deadline > 0) {
     if (now_ns() >= deadline) return false;
     arm_wake(p, deadline);
@@ -78,13 +87,12 @@ bool recv_wait(recv_cursor& c, std::int64_t deadline) {
 }
 
 timer_ref start_send_timer(pid to, std::int64_t deadline, message_node* m) {
-  runtime_impl* rt = the_runtime.load(std::memory_order_acquire);
-  if (!rt) {
-    destroy_message(m);
-    throw std::logic_error("troupe::send_after: no runtime is running");
-  }
+  scheduler* here = current_scheduler();
+  runtime_impl* rt = here ? &here->rt : nullptr;
+  std::optional<outside_call> from_outside;
   timer_node* n;
   try {
+    if (!here) rt = &from_outside.emplace("send_after").runtime();
     n = new_timer();
   } catch (...) {
     destroy_message(m);
@@ -95,11 +103,13 @@ timer_ref start_send_timer(pid to, std::int64_t deadline, message_node* m) {
   n->target = to;
   n->msg = m;
   n->refs.store(2, std::memory_order_relaxed);  // the heap's and the handle's
-  if (scheduler* s = current_scheduler()) {
-    n->owner = s;
-    s->add_timer(n);
+  if (here) {
+    n->owner = here;
+    here->add_timer(n);
   } else {
-    n->owner = rt->scheds.front().get();
+    // Plain threads' timers are spread over the schedulers.
+    const unsigned k = rt->next_timer_owner.fetch_add(1, std::memory_order_relaxed);
+    n->owner = rt->scheds[k % rt->scheds.size()].get();
     n->owner->post_timer(n, /*wake=*/true);
   }
   return timer_ref(n);
@@ -116,7 +126,7 @@ void sleep_until_ns(std::int64_t deadline) {
     return;
   }
   charge(p, 1);
-  while (deadline != 0 && (deadline < 0 || now_ns() < deadline)) {
+  while (deadline != 0 && (deadline < 0 || now_ns() < deadline) && p->doomed == doom::none) {
     if (deadline > 0) arm_wake(p, deadline);
     {
       disarm_on_exit guard{p};

@@ -229,20 +229,21 @@ TEST_P(FailureReportsTest, OtherReasonsAreLoggedOnceEach) {
     return out;
   });
   rt().wait_idle();
+  // The killed process logs nothing: it did not fail, it was killed (OTP).
   const auto entries = logs.entries();
-  ASSERT_EQ(entries.size(), 4u);
+  ASSERT_EQ(entries.size(), 3u);
   for (const auto& e : entries) EXPECT_EQ(e.first, spdlog::level::err) << e.second;
-  const std::vector<std::string> expected{"user-reason-x", "noproc", "exception", "killed"};
-  for (std::size_t i = 0; i < ps.size(); ++i) {
+  const std::vector<std::string> expected{"user-reason-x", "noproc", "exception"};
+  for (std::size_t i = 0; i < expected.size(); ++i) {
     int n = 0;
     for (const auto& e : entries) n += has(e.second, fmt::format("{} ", ps[i])) && has(e.second, expected[i]);
     EXPECT_EQ(n, 1) << expected[i];
   }
 }
 
-// Every process that dies abnormally gets its own report, also when it dies
-// of a linked process's crash.
-TEST_P(FailureReportsTest, EveryDeathOnALinkIsReported) {
+// Only the process whose own code failed reports, as in OTP: the processes
+// that die of its exit signal along the links log nothing.
+TEST_P(FailureReportsTest, OnlyTheCrasherIsReported) {
   level_capture logs;
   rt().run([] {
     auto [a, ref] = troupe::spawn_monitor([] {
@@ -252,12 +253,29 @@ TEST_P(FailureReportsTest, EveryDeathOnALinkIsReported) {
       });
       troupe::receive([](double) {});
     });
-    recv_down(ref);
+    EXPECT_TRUE(recv_down(ref).reason.is(exit_reason::kind::exception));
+    wait_gone(a);
   });
   rt().wait_idle();
   const auto lines = logs.lines();
-  EXPECT_EQ(lines.size(), 3u);
-  for (const auto& l : lines) EXPECT_TRUE(has(l, "bottom of the chain")) << l;
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_TRUE(has(lines[0], "bottom of the chain")) << lines[0];
+}
+
+// Exit signals, whatever their reason, are not the receiver's failure.
+TEST_P(FailureReportsTest, ProcessesEndedByExitSignalsLogNothing) {
+  level_capture logs;
+  rt().run([] {
+    std::vector<troupe::monitor_ref> refs;
+    for (exit_reason r : {exit_reason::kill(), exit_reason::user("from outside"), exit_reason::noconnection()}) {
+      auto [p, ref] = troupe::spawn_monitor([] { troupe::receive([](double) {}); });
+      troupe::exit(p, r);
+      refs.push_back(ref);
+    }
+    for (auto ref : refs) recv_down(ref);
+  });
+  rt().wait_idle();
+  EXPECT_TRUE(logs.lines().empty()) << logs.lines().front();
 }
 
 TEST_P(FailureReportsTest, ManyCrashesManyReports) {

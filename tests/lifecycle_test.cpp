@@ -147,7 +147,7 @@ TEST_P(LifecycleTest, EveryCrashIsReportedOnce) {
     const std::string quoted = "\"bad-" + std::to_string(i) + "\"";
     EXPECT_EQ(logs.sink().count_containing(quoted), 1u) << quoted;
   }
-  EXPECT_EQ(logs.sink().count_containing("unknown type"), static_cast<std::size_t>(n / 2));
+  EXPECT_EQ(logs.sink().count_containing("{exception,int,"), static_cast<std::size_t>(n / 2));  // any type is named
   EXPECT_EQ(logs.sink().count_containing("invalid_argument"), static_cast<std::size_t>(n / 2));
 }
 

@@ -6,6 +6,7 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include <fmt/format.h>
@@ -42,8 +43,10 @@ struct exit_message {
 /// `{'DOWN', Ref, process, Pid, Reason}`.
 struct down_message {
   monitor_ref ref;
-  pid who;
+  pid who;  // the null pid for a name that was not registered
   exit_reason reason;
+  /// For a monitor set by registered name: that name (Erlang's {Name, Node}).
+  std::string name;
 };
 
 /// Raised in a process by an operation that fails with an exit reason (for
@@ -79,6 +82,15 @@ monitor_ref monitor(pid p);
 /// mailbox if it already arrived. Returns true if the monitor was still
 /// active (no down_message had been sent).
 bool demonitor(monitor_ref ref, bool flush = false);
+
+/// Monitors the process registered as `name` (Erlang's monitor(process,
+/// Name)): the name is looked up once, now; the down_message carries `name`.
+/// An unknown name gives a down_message with reason `noproc` at once.
+monitor_ref monitor(std::string_view name);
+
+/// True while `p` is alive (Erlang's is_process_alive/1): false once it has
+/// started to exit. Callable from any thread.
+[[nodiscard]] bool is_process_alive(pid p);
 
 /// Sends an exit signal with `reason` to `p` (Erlang's exit/2):
 /// - a process that traps exits receives it as an exit_message, except
@@ -145,6 +157,7 @@ template <>
 struct fmt::formatter<troupe::down_message> : fmt::formatter<fmt::string_view> {
   template <class Ctx>
   auto format(const troupe::down_message& m, Ctx& ctx) const {
+    if (!m.name.empty()) return fmt::format_to(ctx.out(), "{{'DOWN',{},process,{},{}}}", m.ref, m.name, m.reason);
     return fmt::format_to(ctx.out(), "{{'DOWN',{},process,{},{}}}", m.ref, m.who, m.reason);
   }
 };

@@ -11,9 +11,12 @@ namespace troupe {
 /// Identifies a process. A small, trivially copyable value: the index of the
 /// process's slot in the process table plus the slot's generation, so a stale
 /// pid (one whose process has exited) never reaches a newer process that reuses
-/// the slot. The default-constructed pid is the null pid, which no process has.
+/// the slot. The generation's top 8 bits are the runtime's creation (as
+/// Erlang's creation number): a pid kept from an earlier runtime of the program
+/// names nobody in a later one, and sends to it are dropped. The
+/// default-constructed pid is the null pid, which no process has.
 /// Formats Erlang style: `fmt::format("{}", p)` gives `<0.42.1>`
-/// (`<0.index.generation>`).
+/// (`<0.index.serial>`, the serial being the generation's low 24 bits).
 class pid {
  public:
   constexpr pid() noexcept = default;
@@ -24,6 +27,10 @@ class pid {
   [[nodiscard]] constexpr std::uint32_t index() const noexcept { return index_; }
   /// Incarnation of the slot this pid names; never 0 for a real process.
   [[nodiscard]] constexpr std::uint32_t generation() const noexcept { return generation_; }
+  /// The generation without the runtime's creation.
+  [[nodiscard]] constexpr std::uint32_t serial() const noexcept { return generation_ & 0xffffff; }
+  /// Which runtime of the program made it (1..255; 0 for hand-made pids).
+  [[nodiscard]] constexpr std::uint32_t creation() const noexcept { return generation_ >> 24; }
   /// True for every pid except the null pid.
   constexpr explicit operator bool() const noexcept { return generation_ != 0; }
 
@@ -59,7 +66,7 @@ struct fmt::formatter<troupe::pid> : fmt::formatter<fmt::string_view> {
   template <class Ctx>
   auto format(troupe::pid p, Ctx& ctx) const {
     char buf[32];
-    const auto end = fmt::format_to_n(buf, sizeof buf, "<0.{}.{}>", p.index(), p.generation()).out;
+    const auto end = fmt::format_to_n(buf, sizeof buf, "<0.{}.{}>", p.index(), p.serial()).out;
     return fmt::formatter<fmt::string_view>::format(fmt::string_view(buf, static_cast<std::size_t>(end - buf)), ctx);
   }
 };

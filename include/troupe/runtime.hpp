@@ -5,6 +5,7 @@
 #include <exception>
 #include <future>
 #include <memory>
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
 
@@ -49,8 +50,13 @@ class runtime_impl;
 /// (send, receive, yield, consume_reductions, ...) cannot be stopped.
 class runtime {
  public:
+  /// Throws std::logic_error if a runtime exists already, std::system_error
+  /// if the scheduler threads cannot be started (none is left running).
   explicit runtime(runtime_options opts = {});
-  ~runtime();
+  /// Shuts down (see above). Destroying the runtime from inside one of its
+  /// processes cannot work (shutdown waits for every process): it throws
+  /// std::logic_error and the runtime keeps running.
+  ~runtime() noexcept(false);
   runtime(const runtime&) = delete;
   runtime& operator=(const runtime&) = delete;
 
@@ -59,15 +65,19 @@ class runtime {
   /// Processes currently alive.
   [[nodiscard]] std::size_t process_count() const noexcept;
 
-  /// Blocks the calling thread until no process is alive.
+  /// Blocks the calling thread until no process is alive. Throws
+  /// std::logic_error when called from a process (it would wait for itself).
   void wait_idle();
 
   /// Runs `f(args...)` in a new process and blocks the calling (non-process)
   /// thread until it returns; returns its result or rethrows its exception
   /// (a process_error with the reason if it was ended by an exit signal).
+  /// Throws std::logic_error when called from a process (it would block a
+  /// scheduler thread; spawn and receive instead).
   template <class F, class... Args>
   auto run(F&& f, Args&&... args) -> std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...> {
     using R = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
+    if (in_process()) throw std::logic_error("troupe::runtime::run: called from inside a process");
     // Shared, because the process may still be leaving set_value() when the
     // caller wakes and returns.
     auto done = std::make_shared<std::promise<R>>();
