@@ -9,7 +9,10 @@
 // so waiting behind a long unmatched prefix is not quadratic. (A new receive
 // starts again from the head, as Erlang's does.)
 
+#include <algorithm>
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 
 #include "process_ext.hpp"
 #include "runtime_impl.hpp"
@@ -73,6 +76,20 @@ __attribute__((noinline)) void count_past_saturation(process* r) noexcept {
   }
 }
 
+// A thread that is not a process pays no reductions, so the punishment below
+// cannot slow it: it waits instead, longer the further the receiver is
+// behind (a yield, then sleeps growing with the square of the backlog, at
+// most 1 ms a send), so a plain thread flooding a process cannot make the
+// program's memory grow without bound.
+__attribute__((noinline)) void pause_plain_sender(long waiting) noexcept {
+  const long k = waiting / long_queue;
+  if (k < 2) {
+    std::this_thread::yield();
+  } else {
+    std::this_thread::sleep_for(std::chrono::microseconds(std::min<long>(k * k * 10, 1000)));
+  }
+}
+
 // `here`: the calling thread's scheduler (null on other threads), which runs
 // the receiver next if this message wakes it.
 long post_from(scheduler* here, pid to, message_node* m) noexcept {
@@ -100,7 +117,11 @@ void deliver(pid to, message_node* m) {
   scheduler* const here = current_scheduler();  // one thread-local read per send
   const long waiting = post_from(here, to, m);
   process* me = here ? here->current : nullptr;
-  if (!me) return;
+  if (!me) {
+    if (!here && waiting >= long_queue) [[unlikely]]
+      pause_plain_sender(waiting);
+    return;
+  }
   charge_quietly(me, 1);
   if (waiting >= long_queue) [[unlikely]] {
     // The BEAM's sender punishment: sending to a process that is falling

@@ -1,6 +1,8 @@
 // Counts that must not lie: message_queue_len past 65,535, reductions,
 // max_processes after churn; and pids that outlive their runtime.
 
+#include <algorithm>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -75,6 +77,33 @@ TEST_P(CountsTest, MaxProcessesHoldsExactlyAfterChurn) {
     return n;
   });
   EXPECT_EQ(spawned, max);
+}
+
+// A plain thread pays no reductions: flooding a slow receiver, it is made to
+// wait, so the receiver's backlog (and the program's memory) stays bounded.
+TEST_P(CountsTest, APlainThreadFloodingAProcessIsHeldBack) {
+  constexpr int n = 300'000;
+  rt();
+  auto done = std::make_shared<std::atomic<int>>(0);
+  const troupe::pid slow = troupe::spawn([done] {
+    for (int i = 0; i < n; ++i) {
+      troupe::receive([](int) {});
+      const auto until = steady::now() + 2us;  // a receiver slower than its sender
+      while (steady::now() < until) {
+      }
+    }
+    done->store(1);
+  });
+  std::size_t worst = 0;
+  for (int i = 0; i < n; ++i) {
+    troupe::send(slow, i);
+    if (i % 1000 == 0) {
+      if (auto info = troupe::process_info(slow)) worst = std::max(worst, info->message_queue_len);
+    }
+  }
+  EXPECT_TRUE(wait_until([&] { return done->load() == 1; }));
+  // Unchecked, the backlog would be most of the 300,000.
+  EXPECT_LT(worst, 70'000u);
 }
 
 // A pid kept from a runtime that is gone names nobody in the next one, even
