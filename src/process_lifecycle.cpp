@@ -67,9 +67,13 @@ void process_entry(transfer_t t) {
   fiber_started(came_from);
   s->after_switch(t.fctx);
   process* p = s->current;
-  bool report = false;
-  const exit_reason reason = run_body(p, report);
-  exit_process(p, reason, report);
+  {
+    // Scoped: nothing on this frame outlives the switch below, which never
+    // returns.
+    bool report = false;
+    const exit_reason reason = run_body(p, report);
+    exit_process(p, reason, report);
+  }
   switch_out(p, switch_reason::exit);
   __builtin_unreachable();
 }
