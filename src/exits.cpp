@@ -15,6 +15,7 @@
 #include "crash_report.hpp"
 #include "process_ext.hpp"
 #include "runtime_impl.hpp"
+#include "stack_headroom.hpp"
 #include "troupe/links.hpp"
 #include "troupe/log.hpp"
 
@@ -50,6 +51,7 @@ void post_exit_signal(troupe::pid target, troupe::pid from, const exit_reason& r
 namespace {
 
 bool unlink_on_signal(process* p, troupe::pid from) {
+  ensure_headroom(p);
   process_ext& x = ext_of(p);
   std::lock_guard lock(x.mu);
   return x.links.erase(from) != 0;
@@ -198,6 +200,7 @@ void note_crash_message(const message_node* n) noexcept {
     // its type is all we can say.
     std::string text = n->type->describe(n);
     if (text.empty()) text = demangle(n->type->id->name());
+    ensure_headroom(p);
     process_ext& x = ext_of(p);
     std::lock_guard lock(x.mu);
     x.crash_message = std::move(text);

@@ -5,6 +5,7 @@
 
 #include "process_ext.hpp"
 #include "runtime_impl.hpp"
+#include "stack_headroom.hpp"
 #include "troupe/links.hpp"
 #include "troupe/receive.hpp"
 #include "troupe/registry.hpp"
@@ -16,6 +17,7 @@ namespace {
 process* calling_process(const char* what) {
   process* p = current_process();
   if (!p) throw std::logic_error(std::string("troupe::") + what + ": called outside a process");
+  ensure_headroom(p);  // each of these takes process locks
   return p;
 }
 
@@ -133,6 +135,7 @@ monitor_ref monitor(std::string_view name) {
 }
 
 bool is_process_alive(pid p) {
+  ensure_headroom();
   runtime_impl* rt = the_runtime.load(std::memory_order_acquire);
   process* r = rt ? rt->table.lookup(p) : nullptr;
   if (!r) return false;
@@ -173,6 +176,7 @@ bool demonitor(monitor_ref ref, bool flush) {
 
 void exit(pid p, exit_reason reason) {
   process* me = current_process();
+  ensure_headroom(me);
   post_exit_signal(p, me ? me->pid() : pid{}, reason, /*from_link=*/false);
   if (!me) return;
   if (p == me->pid()) {

@@ -5,6 +5,8 @@
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include "stack_headroom.hpp"
+
 namespace troupe {
 
 namespace {
@@ -16,6 +18,9 @@ std::shared_ptr<spdlog::logger>& logger_slot() {
 }  // namespace
 
 std::shared_ptr<spdlog::logger> logger() {
+  // Also leaves room for the logging call that follows: spdlog's sinks write
+  // under a mutex of their own.
+  detail::ensure_headroom();
   std::lock_guard lock(logger_mu);
   auto& l = logger_slot();
   if (!l) {
@@ -25,6 +30,7 @@ std::shared_ptr<spdlog::logger> logger() {
 }
 
 void set_logger(std::shared_ptr<spdlog::logger> l) {
+  detail::ensure_headroom();
   std::lock_guard lock(logger_mu);
   logger_slot() = std::move(l);
 }

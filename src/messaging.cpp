@@ -16,6 +16,7 @@
 
 #include "process_ext.hpp"
 #include "runtime_impl.hpp"
+#include "stack_headroom.hpp"
 #include "troupe/receive.hpp"
 
 namespace troupe::detail {
@@ -141,6 +142,7 @@ recv_cursor recv_begin() {
   // A handler's exception that the process caught is not what it dies of.
   if (p->crash_noted) [[unlikely]] {
     p->crash_noted = false;
+    ensure_headroom(p);
     process_ext& x = ext_of(p);
     std::lock_guard lock(x.mu);
     x.crash_message.clear();

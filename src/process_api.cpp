@@ -9,6 +9,7 @@
 #include "process_ext.hpp"
 #include "process_lifecycle.hpp"
 #include "runtime_impl.hpp"
+#include "stack_headroom.hpp"
 #include "troupe/links.hpp"
 
 namespace troupe::detail {
@@ -53,6 +54,7 @@ pid spawn_closure(const spawn_options& opts, closure* c) {
   scheduler* s = current_scheduler();
   process* parent = s ? s->current : nullptr;
   runtime_impl* rt = s ? &s->rt : nullptr;
+  ensure_headroom(parent);  // the process table's lock, and the links' and monitors'
   std::optional<outside_call> from_outside;
   if (!s) {
     try {

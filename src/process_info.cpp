@@ -2,6 +2,7 @@
 
 #include "process_ext.hpp"
 #include "runtime_impl.hpp"
+#include "stack_headroom.hpp"
 #include "stack_pool.hpp"
 #include "troupe/process_info.hpp"
 
@@ -41,6 +42,7 @@ std::optional<process_snapshot> process_info(pid id) {
   info.shares_stack = p->share.load(std::memory_order_relaxed) != nullptr;
   info.trap_exit = p->trap_exit.load(std::memory_order_relaxed);
   if (x) {
+    ensure_headroom();
     std::lock_guard lock(x->mu);
     info.heap_bytes = x->heap_bytes.load(std::memory_order_relaxed);
     info.links.assign(x->links.begin(), x->links.end());

@@ -7,6 +7,7 @@
 
 #include "process_ext.hpp"
 #include "runtime_impl.hpp"
+#include "stack_headroom.hpp"
 #include "troupe/registry.hpp"
 
 namespace troupe::detail {
@@ -33,27 +34,47 @@ using namespace detail;
 
 void register_name(std::string name, pid p) {
   runtime_impl& rt = runtime_or_throw("register_name");
+  ensure_headroom();
   if (name.empty()) throw std::invalid_argument("troupe::register_name: the name is empty");
-  std::lock_guard names_lock(rt.names_mu);
-  if (auto it = rt.names.find(name); it != rt.names.end()) {
-    throw std::invalid_argument(fmt::format("troupe::register_name: '{}' is already registered to {}", name, it->second));
+  // What went wrong is decided under the locks and said after them: building
+  // the message and throwing need more stack than the locked part itself.
+  enum class refusal { none, taken, dead, named } why = refusal::none;
+  pid holder;
+  std::string old_name;
+  {
+    std::lock_guard names_lock(rt.names_mu);
+    if (auto it = rt.names.find(name); it != rt.names.end()) {
+      why = refusal::taken;
+      holder = it->second;
+    } else if (process* r = rt.table.lookup(p); !r) {
+      why = refusal::dead;
+    } else {
+      process_ext& x = ext_of(r);
+      std::lock_guard lock(x.mu);
+      if (x.exiting || r->generation.load(std::memory_order_acquire) != p.generation()) {
+        why = refusal::dead;
+      } else if (!x.name.empty()) {
+        why = refusal::named;
+        old_name = x.name;
+      } else {
+        x.name = name;
+        rt.names.emplace(std::move(name), p);
+      }
+    }
   }
-  process* r = rt.table.lookup(p);
-  if (!r) throw std::invalid_argument(fmt::format("troupe::register_name: {} is not alive", p));
-  process_ext& x = ext_of(r);
-  std::lock_guard lock(x.mu);
-  if (x.exiting || r->generation.load(std::memory_order_acquire) != p.generation()) {
-    throw std::invalid_argument(fmt::format("troupe::register_name: {} is not alive", p));
+  switch (why) {
+    case refusal::none: return;
+    case refusal::taken:
+      throw std::invalid_argument(fmt::format("troupe::register_name: '{}' is already registered to {}", name, holder));
+    case refusal::dead: throw std::invalid_argument(fmt::format("troupe::register_name: {} is not alive", p));
+    case refusal::named:
+      throw std::invalid_argument(fmt::format("troupe::register_name: {} is already registered as '{}'", p, old_name));
   }
-  if (!x.name.empty()) {
-    throw std::invalid_argument(fmt::format("troupe::register_name: {} is already registered as '{}'", p, x.name));
-  }
-  x.name = name;
-  rt.names.emplace(std::move(name), p);
 }
 
 bool unregister(std::string_view name) {
   runtime_impl& rt = runtime_or_throw("unregister");
+  ensure_headroom();
   std::lock_guard names_lock(rt.names_mu);
   auto it = rt.names.find(std::string(name));
   if (it == rt.names.end()) return false;
@@ -69,6 +90,7 @@ bool unregister(std::string_view name) {
 pid whereis(std::string_view name) {
   runtime_impl* rt = the_runtime.load(std::memory_order_acquire);
   if (!rt) return {};
+  ensure_headroom();
   std::lock_guard names_lock(rt->names_mu);
   auto it = rt->names.find(std::string(name));
   return it == rt->names.end() ? pid{} : it->second;
@@ -80,6 +102,7 @@ std::optional<std::string> registered_name(pid p) {
   if (!r) return std::nullopt;
   process_ext* x = r->ext.load(std::memory_order_acquire);
   if (!x) return std::nullopt;
+  ensure_headroom();
   std::lock_guard lock(x->mu);
   if (x->name.empty() || r->generation.load(std::memory_order_acquire) != p.generation()) return std::nullopt;
   return x->name;

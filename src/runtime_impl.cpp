@@ -1,4 +1,5 @@
 #include "runtime_impl.hpp"
+#include "stack_headroom.hpp"
 
 #include <exception>
 #include <new>
@@ -112,6 +113,7 @@ void runtime_impl::notify_work() noexcept {
 
 void runtime_impl::wake_one() noexcept {
   scheduler* s = nullptr;
+  ensure_headroom();  // a send from a process may wake a scheduler
   {
     std::lock_guard lock(idle_mu);
     if (idle_list.empty()) return;

@@ -12,6 +12,7 @@
 #include "process_ext.hpp"
 #include "process_lifecycle.hpp"
 #include "runtime_impl.hpp"
+#include "stack_headroom.hpp"
 #include "stack_overflow.hpp"
 
 namespace troupe::detail {
@@ -405,6 +406,10 @@ __attribute__((no_sanitize("address"))) void scheduler::abandon_overflowed(proce
   switch_to(ctx, this, thread_fiber, /*leaving_for_good=*/true);
   __builtin_unreachable();
 }
+
+void overflow_at_call(process* p) noexcept { current_scheduler()->abandon_overflowed(p); }
+
+void ensure_headroom() noexcept { ensure_headroom(current_process()); }
 
 void scheduler::finish_overflowed(process* p) noexcept {
   finish_abandoned(p, exit_reason::stack_overflow(), /*report=*/true);
