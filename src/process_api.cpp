@@ -90,6 +90,10 @@ pid spawn_closure(const spawn_options& opts, closure* c) {
   p->reductions.store(0, std::memory_order_relaxed);
   const pid id = p->pid();
   try {
+    // A big stack is mapped now, not when the process first runs, so that a
+    // mapping or guard page the system refuses fails the spawn itself.
+    const std::size_t request = p->stack_request.load(std::memory_order_relaxed);
+    if (stack_pool::is_dedicated(request)) p->stack = rt->stacks.acquire_dedicated(request);
     set_up_spawn(p, id, parent, opts);
   } catch (...) {
     recycle(*rt, p, s ? &s->records : nullptr);  // bumps the generation: the pid is dead

@@ -92,9 +92,13 @@ void recycle(runtime_impl& rt, process* p, record_cache* cache) noexcept {
     destroy_heap(p->heap);
     p->heap = nullptr;
   }
-  if (p->body) {  // never ran
+  if (p->body) {  // never ran (or never finished: it overflowed)
     closure* c = std::exchange(p->body, nullptr);
     c->destroy(c);
+  }
+  if (p->stack.lo && p->stack.size_class == stack_pool::dedicated) {  // mapped at spawn; the process never ran
+    rt.stacks.release_unstarted(p->stack);
+    p->stack = {};
   }
   shared_stacks::forget(p);
   if (p->wait_timer) {  // a process that died mid-wait (stack overflow)

@@ -433,6 +433,11 @@ void scheduler::requeue(process* p) {
 }
 
 bool scheduler::start_process(process* p) {
+  if (p->stack.lo) {  // a dedicated stack, mapped at spawn
+    own_stacks.store(own_stacks.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    make_context(p);
+    return true;
+  }
   try {
     if (over_stack_budget()) {
       if (shared_stack* shared = rt.sharing.bind(p->stack_request.load(std::memory_order_relaxed), stacks)) {

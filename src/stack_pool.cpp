@@ -23,7 +23,7 @@ constexpr std::size_t cache_limit = 512;
 
 void* map_reserve(std::size_t bytes) {
   void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "troupe: mapping process stacks");
+  if (p == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "troupe: mapping process stacks (out of memory, or at the limit of memory mappings: vm.max_map_count)");
   // Transparent huge pages would commit 2 MiB where a process touches 4 KiB.
   ::madvise(p, bytes, MADV_NOHUGEPAGE);
   return p;
@@ -94,12 +94,7 @@ bool stack_pool::install_guard(char* guard_page) noexcept {
 
 stack_slot stack_pool::acquire(std::size_t request, cache& c) {
   const std::size_t want = std::max(request, min_slot);
-  if (want > max_pooled_slot) {
-    const std::size_t bytes = (want + page - 1) / page * page;
-    char* base = static_cast<char*>(map_reserve(bytes));
-    ::mprotect(base, page, PROT_NONE);  // a big stack is rare: a split mapping is fine
-    return {base + page, static_cast<std::uint32_t>(bytes - page), dedicated};
-  }
+  if (want > max_pooled_slot) return acquire_dedicated(request);
   const std::size_t k = class_of(want);
   auto& mine = c.free[k];
   if (mine.empty()) carve(k, c);
@@ -108,6 +103,23 @@ stack_slot stack_pool::acquire(std::size_t request, cache& c) {
   char* base = reinterpret_cast<char*>(tagged & ~unguarded_tag);
   return {base + page, static_cast<std::uint32_t>(class_size(k) - page), static_cast<std::uint8_t>(k),
           (tagged & unguarded_tag) == 0};
+}
+
+stack_slot stack_pool::acquire_dedicated(std::size_t request) {
+  const std::size_t bytes = (std::max(request, min_slot) + page - 1) / page * page;
+  char* base = static_cast<char*>(map_reserve(bytes));
+  // A big stack is rare: an mprotect guard's split mapping is fine, and it
+  // does not count against the pooled stacks' budget. But it is never left
+  // without one: big frames would run off it into whatever lies below.
+  const bool guarded = cheap_guards_ ? ::madvise(base, page, MADV_GUARD_INSTALL) == 0
+                                     : ::mprotect(base, page, PROT_NONE) == 0;
+  if (!guarded) {
+    const int err = errno;
+    unmap(base, bytes);
+    throw std::system_error(err, std::generic_category(),
+                            "troupe: no guard page for a process stack (too many memory mappings: vm.max_map_count)");
+  }
+  return {base + page, static_cast<std::uint32_t>(bytes - page), dedicated};
 }
 
 void stack_pool::carve(std::size_t k, cache& c) {
@@ -159,6 +171,8 @@ void stack_pool::release(const stack_slot& s, cache& c) noexcept {
   shared.insert(shared.end(), mine.begin(), mine.begin() + half);
   mine.erase(mine.begin(), mine.begin() + half);
 }
+
+void stack_pool::release_unstarted(const stack_slot& s) noexcept { unmap(s.lo - page, s.size + page); }
 
 void stack_pool::drain(cache& c) noexcept {
   std::lock_guard lock(mu_);

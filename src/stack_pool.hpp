@@ -9,6 +9,7 @@
 // limit of 65,530 mappings per process we then guard the first
 // `mprotect_guard_budget` stacks only (see docs/design.md).
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -42,7 +43,14 @@ class stack_pool {
   /// A stack with at least `request` bytes of address space (guard included).
   /// Throws std::system_error when no memory can be mapped.
   stack_slot acquire(std::size_t request, cache& c);
+  /// A stack of its own mapping for a request above max_pooled_slot, always
+  /// with a guard page: throws std::system_error when it cannot be mapped or
+  /// guarded (near vm.max_map_count). Taken at spawn, so spawn says so.
+  stack_slot acquire_dedicated(std::size_t request);
+  static bool is_dedicated(std::size_t request) noexcept { return std::max(request, min_slot) > max_pooled_slot; }
   void release(const stack_slot& s, cache& c) noexcept;
+  /// Releases a dedicated stack that no scheduler took (no cache needed).
+  void release_unstarted(const stack_slot& s) noexcept;
   /// Returns a cache's stacks to the shared lists (when a scheduler stops).
   void drain(cache& c) noexcept;
 
