@@ -16,7 +16,7 @@ namespace troupe::detail {
 /// 4 KiB for the deepest (register_name's first insertion into the names
 /// table, allocation included), twice that for margin; sanitizers' frames
 /// are several times larger.
-#if defined(TROUPE_ASAN) || defined(TROUPE_TSAN)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 inline constexpr std::size_t locked_call_headroom = 12 * 1024;
 #else
 inline constexpr std::size_t locked_call_headroom = 8 * 1024;
