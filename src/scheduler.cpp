@@ -433,26 +433,24 @@ void scheduler::requeue(process* p) {
 }
 
 bool scheduler::start_process(process* p) {
-  if (p->stack.lo) {  // a dedicated stack, mapped at spawn
-    own_stacks.store(own_stacks.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    make_context(p);
-    return true;
-  }
-  try {
-    if (over_stack_budget()) {
-      if (shared_stack* shared = rt.sharing.bind(p->stack_request.load(std::memory_order_relaxed), stacks)) {
-        p->stack = shared->stack;
-        p->share.store(shared, std::memory_order_relaxed);
-        return enter_shared(p);
+  // A stack over 1 MiB was mapped at spawn (stack_pool::acquire_dedicated).
+  if (!p->stack.lo) {
+    try {
+      if (over_stack_budget()) {
+        if (shared_stack* shared = rt.sharing.bind(p->stack_request.load(std::memory_order_relaxed), stacks)) {
+          p->stack = shared->stack;
+          p->share.store(shared, std::memory_order_relaxed);
+          return enter_shared(p);
+        }
       }
+      p->stack = rt.stacks.acquire(p->stack_request.load(std::memory_order_relaxed), stacks);
+    } catch (const std::exception& e) {
+      current = nullptr;  // nobody to charge for the messages fail_start sends
+      p->stack = {};
+      fail_start(p, e.what());
+      recycle(rt, p, &records);
+      return false;
     }
-    p->stack = rt.stacks.acquire(p->stack_request.load(std::memory_order_relaxed), stacks);
-  } catch (const std::exception& e) {
-    current = nullptr;  // nobody to charge for the messages fail_start sends
-    p->stack = {};
-    fail_start(p, e.what());
-    recycle(rt, p, &records);
-    return false;
   }
   own_stacks.store(own_stacks.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   make_context(p);

@@ -23,7 +23,10 @@ constexpr std::size_t cache_limit = 512;
 
 void* map_reserve(std::size_t bytes) {
   void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "troupe: mapping process stacks (out of memory, or at the limit of memory mappings: vm.max_map_count)");
+  if (p == MAP_FAILED) {
+    throw std::system_error(errno, std::generic_category(),
+                            "troupe: mapping process stacks (out of memory, or at vm.max_map_count mappings)");
+  }
   // Transparent huge pages would commit 2 MiB where a process touches 4 KiB.
   ::madvise(p, bytes, MADV_NOHUGEPAGE);
   return p;

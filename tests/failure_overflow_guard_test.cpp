@@ -16,6 +16,7 @@
 #include <system_error>
 #include <vector>
 
+#include "overflow_support.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -25,18 +26,6 @@ using kind = troupe::exit_reason::kind;
 
 class FailureOverflowGuardTest : public RuntimeTest {};
 TROUPE_INSTANTIATE_SCHEDULERS(FailureOverflowGuardTest);
-
-volatile int never_stop_at = -1;
-
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Winfinite-recursion"
-__attribute__((noinline)) int recurse_forever(int depth) {
-  volatile char frame[512];
-  frame[0] = static_cast<char>(depth);
-  if (depth == never_stop_at) return 0;
-  return recurse_forever(depth + 1) + frame[0];
-}
-#pragma GCC diagnostic pop
 
 std::size_t count_lines(const char* path) {
   std::ifstream in(path);

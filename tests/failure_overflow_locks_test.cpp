@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "overflow_support.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -26,21 +27,6 @@ using kind = troupe::exit_reason::kind;
 
 class FailureOverflowLocksTest : public RuntimeTest {};
 TROUPE_INSTANTIATE_SCHEDULERS(FailureOverflowLocksTest);
-
-volatile int never_stop_at = -1;
-
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Winfinite-recursion"
-// Calls `call` at every level of an unbounded recursion: the overflow comes
-// in the call or between two calls, wherever the stack runs out.
-__attribute__((noinline)) int recurse_calling(int depth, const std::function<void(int)>& call) {
-  volatile char frame[192];
-  frame[0] = static_cast<char>(depth);
-  call(depth);
-  if (depth == never_stop_at) return 0;
-  return recurse_calling(depth + 1, call) + frame[0];
-}
-#pragma GCC diagnostic pop
 
 // Runs `body` on a plain thread; a hang (a lock left taken) fails the test
 // and ends the program, since the stuck threads cannot be joined.

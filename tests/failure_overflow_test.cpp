@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "overflow_support.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -21,21 +22,6 @@ using kind = troupe::exit_reason::kind;
 
 class FailureOverflowTest : public RuntimeTest {};
 TROUPE_INSTANTIATE_SCHEDULERS(FailureOverflowTest);
-
-// Unbounded recursion with 512-byte frames the compiler cannot drop: the
-// array is volatile and read after the recursive call returns (it never does).
-volatile int never_stop_at = -1;
-
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Winfinite-recursion"
-__attribute__((noinline)) int recurse_forever(int depth) {
-  volatile char frame[512];
-  frame[0] = static_cast<char>(depth);
-  frame[sizeof(frame) - 1] = static_cast<char>(depth >> 8);
-  if (depth == never_stop_at) return 0;
-  return recurse_forever(depth + 1) + frame[0] + frame[sizeof(frame) - 1];
-}
-#pragma GCC diagnostic pop
 
 // Bounded recursion that touches every page of `bytes` of stack, for checking
 // that a reused stack is whole.
