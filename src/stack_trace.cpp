@@ -64,6 +64,7 @@
 #include "cpu_relax.hpp"
 #include "crash_report.hpp"
 #include "stack_trace.hpp"
+#include "troupe/detail/forced_exit.hpp"
 #include "troupe/process.hpp"
 #include "troupe/stack_trace.hpp"
 
@@ -218,9 +219,12 @@ namespace detail {
 // Records where `object` is thrown from, in a process with recording on.
 // Returns the destructor to give __cxa_throw: traced_destructor, or
 // `destroy` unchanged when nothing is recorded.
-__attribute__((noinline)) throw_destructor note_throw(void* object, throw_destructor destroy,
+__attribute__((noinline)) throw_destructor note_throw(void* object, const void* type, throw_destructor destroy,
                                                       const void* thrower_return) noexcept {
   if (!troupe::in_process()) return destroy;
+  // An exit (an exit signal, exit/1, shutdown): unwinding it is the runtime's
+  // control flow, and walking its stack would cost more than the rest of it.
+  if (*static_cast<const std::type_info*>(type) == typeid(forced_exit)) return destroy;
   const std::uint32_t depth = current_depth();
   if (depth == 0) return destroy;
   void* mem = std::malloc(sizeof(trace_record) + depth * sizeof(const void*));

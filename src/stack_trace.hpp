@@ -16,7 +16,10 @@ cxa_throw_fn real_cxa_throw() noexcept;
 /// from the frame returning to `thrower_return` (__cxa_throw's return
 /// address), keyed by `object`. Returns the destructor __cxa_throw must be
 /// given: one that forgets the record before calling `destroy`, or
-/// `destroy` itself if nothing was recorded.
-throw_destructor note_throw(void* object, throw_destructor destroy, const void* thrower_return) noexcept;
+/// `destroy` itself if nothing was recorded. `type` is the thrown object's
+/// std::type_info: the runtime's own forced exits are not recorded (their
+/// reason is an exit, which carries no stack, as in OTP).
+throw_destructor note_throw(void* object, const void* type, throw_destructor destroy,
+                            const void* thrower_return) noexcept;
 
 }  // namespace troupe::detail

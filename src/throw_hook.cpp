@@ -9,7 +9,7 @@
 // a process it costs one check more than the C++ runtime's own.
 extern "C" [[noreturn]] void __cxa_throw(void* object, void* type, void (*destroy)(void*)) {
   const troupe::detail::cxa_throw_fn real = troupe::detail::real_cxa_throw();
-  destroy = troupe::detail::note_throw(object, destroy, __builtin_return_address(0));
+  destroy = troupe::detail::note_throw(object, type, destroy, __builtin_return_address(0));
   real(object, type, destroy);
   __builtin_unreachable();
 }
