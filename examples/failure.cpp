@@ -25,7 +25,7 @@ void links() {
   troupe::trap_exit(true);
   troupe::pid worker = troupe::spawn_link([] { throw std::runtime_error("disk on fire"); });
   auto m = troupe::receive<troupe::exit_message>();
-  check(m.from == worker && m.reason.is(troupe::exit_reason::kind::exception) && m.reason.detail() == "disk on fire",
+  check(m.from == worker && m.reason.is(troupe::exit_kind::exception) && m.reason.detail() == "disk on fire",
         "a trapping parent hears of its linked child's crash");
 
   // A normal exit is not a failure: it does not take linked processes down.
@@ -45,7 +45,7 @@ void monitors() {
   check(down.ref == ref && down.who == p && down.reason.detail() == "done with it", "a monitor reports the reason");
 
   auto late = troupe::monitor(p);
-  check(troupe::receive<troupe::down_message>().reason.is(troupe::exit_reason::kind::noproc) && late,
+  check(troupe::receive<troupe::down_message>().reason.is(troupe::exit_kind::noproc) && late,
         "monitoring a dead process reports noproc");
 }
 // [monitors]
@@ -65,7 +65,7 @@ void kill() {
   troupe::exit(stubborn, troupe::exit_reason::user("please stop"));  // trapped: becomes a message
   troupe::exit(stubborn, troupe::exit_reason::kill());                // not trappable
   auto down = troupe::receive<troupe::down_message>();
-  check(down.ref == ref && down.reason.is(troupe::exit_reason::kind::killed), "kill ends even a trapping process");
+  check(down.ref == ref && down.reason.is(troupe::exit_kind::killed), "kill ends even a trapping process");
 }
 // [kill]
 
@@ -102,7 +102,7 @@ int deeper(int n) {
 void overflow() {
   troupe::spawn_monitor([] { deeper(0); });
   auto down = troupe::receive<troupe::down_message>();
-  check(down.reason.is(troupe::exit_reason::kind::stack_overflow), "a stack overflow kills only its process");
+  check(down.reason.is(troupe::exit_kind::stack_overflow), "a stack overflow kills only its process");
 }
 // [overflow]
 

@@ -53,7 +53,7 @@ exit_reason reason_from_current_exception() noexcept {
     }
     return exit_reason::exception(std::move(type), std::move(what), exception_trace(e));
   } catch (...) {
-    return exit_reason(exit_reason::kind::exception);  // out of memory
+    return exit_reason(exit_kind::exception);  // out of memory
   }
 }
 

@@ -69,7 +69,7 @@ message_node* take_signal(process* p, message_node* envelope) noexcept {
   pending_exit& e = payload<pending_exit>(envelope);
   message_node* keep = nullptr;
   try {
-    const bool kill = e.reason.is(exit_reason::kind::kill) && !e.from_link;
+    const bool kill = e.reason.is(exit_kind::kill) && !e.from_link;
     if (!kill && p->trap_exit.load(std::memory_order_relaxed)) {
       // Trapped: it becomes an ordinary message, right where it arrived (a
       // signal from a link removed since is void).
@@ -99,7 +99,7 @@ void act_on_exit_signals(process* p) {
   if (p->doomed != doom::none) return;  // dying anyway: nothing more to learn
   const troupe::pid me = p->pid();
   for (pending_exit& e : batch) {
-    if (e.reason.is(exit_reason::kind::kill) && !e.from_link) {
+    if (e.reason.is(exit_kind::kill) && !e.from_link) {
       doom_process(p, exit_reason::killed(), false);
       return;
     }
@@ -241,7 +241,7 @@ void exit_process(process* p, const exit_reason& reason, bool report) noexcept {
         if (!monitor_names.empty()) {
           if (auto it = monitor_names.find(ref); it != monitor_names.end()) by_name = std::move(it->second);
         }
-        message_node* down = make_message<down_message>(down_message{monitor_ref(ref), me, reason, std::move(by_name)});
+        message_node* down = make_message<down_message>(down_message{monitor_ref_access::make(ref), me, reason, std::move(by_name)});
         // The monitor belongs to whoever removes it from the watcher's map:
         // us (then the down message goes out, still under the lock, so a
         // demonitor(ref, flush) that comes after finds it in the mailbox) or

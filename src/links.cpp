@@ -67,7 +67,7 @@ bool link_processes(process* a, troupe::pid b_id) {
 
 monitor_ref monitor_process(process* watcher, troupe::pid target_id, std::string name) {
   runtime_impl* rt = the_runtime.load(std::memory_order_acquire);
-  const monitor_ref ref(rt->next_ref.fetch_add(1, std::memory_order_relaxed));
+  const monitor_ref ref = monitor_ref_access::make(rt->next_ref.fetch_add(1, std::memory_order_relaxed));
   bool set = false;
   if (process* t = rt->table.lookup(target_id)) {
     process_ext& wx = ext_of(watcher);

@@ -18,7 +18,7 @@ namespace troupe::detail {
 namespace {
 
 // Links, monitors and limits the child has before it can run.
-void set_up_spawn(process* p, pid id, process* parent, const spawn_options& opts) {
+void set_up_spawn(process* p, pid id, process* parent, const spawn_options& opts, monitor_ref* monitor) {
   if (opts.max_heap_size) ext_of(p).max_heap = opts.max_heap_size;
   // The child cannot run yet, but its slot's ext is reachable: process_info
   // on a pid of the slot's previous life may be reading it (and will find
@@ -34,7 +34,7 @@ void set_up_spawn(process* p, pid id, process* parent, const spawn_options& opts
     std::lock_guard lock(cx.mu);
     cx.links.insert(parent->pid());
   }
-  if (opts.monitor) {
+  if (monitor) {
     const std::uint64_t ref = the_runtime.load(std::memory_order_relaxed)->next_ref.fetch_add(1, std::memory_order_relaxed);
     {
       process_ext& px = ext_of(parent);
@@ -44,13 +44,13 @@ void set_up_spawn(process* p, pid id, process* parent, const spawn_options& opts
     process_ext& cx = ext_of(p);
     std::lock_guard lock(cx.mu);
     cx.monitored_by.emplace(ref, parent->pid());
-    if (opts.monitor_out) *opts.monitor_out = monitor_ref(ref);
+    *monitor = monitor_ref_access::make(ref);
   }
 }
 
 }  // namespace
 
-pid spawn_closure(const spawn_options& opts, closure* c) {
+pid spawn_closure(const spawn_options& opts, closure* c, monitor_ref* monitor) {
   scheduler* s = current_scheduler();
   process* parent = s ? s->current : nullptr;
   runtime_impl* rt = s ? &s->rt : nullptr;
@@ -64,7 +64,7 @@ pid spawn_closure(const spawn_options& opts, closure* c) {
       throw;
     }
   }
-  if ((opts.link || opts.monitor) && !parent) {
+  if ((opts.link || monitor) && !parent) {
     c->destroy(c);
     throw std::logic_error("troupe::spawn: link and monitor need a calling process");
   }
@@ -94,7 +94,7 @@ pid spawn_closure(const spawn_options& opts, closure* c) {
     // mapping or guard page the system refuses fails the spawn itself.
     const std::size_t request = p->stack_request.load(std::memory_order_relaxed);
     if (stack_pool::is_dedicated(request)) p->stack = rt->stacks.acquire_dedicated(request);
-    set_up_spawn(p, id, parent, opts);
+    set_up_spawn(p, id, parent, opts, monitor);
   } catch (...) {
     recycle(*rt, p, s ? &s->records : nullptr);  // bumps the generation: the pid is dead
     throw;

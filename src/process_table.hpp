@@ -66,9 +66,9 @@ class process_table {
 
   process* records_ = nullptr;
   std::size_t capacity_ = 0;
-  std::uint32_t creation_ = 1;
   std::size_t batch_ = 1;
   std::size_t cache_limit_ = 4;
+  std::uint32_t creation_ = 1;
   std::atomic<std::uint32_t> high_water_{1};  // index 0 is never used: pid{} is null
   std::mutex mu_;
   process* global_free_ = nullptr;

@@ -123,7 +123,7 @@ bool sleeper_still_asleep(D huge) {
                       troupe::after(not_within, [] { return false; }));
   if (woke_early) return false;
   troupe::exit(sleeper, troupe::exit_reason::kill());
-  return recv_down(ref).reason.is(troupe::exit_reason::kind::killed);
+  return recv_down(ref).reason.is(troupe::exit_kind::killed);
 }
 
 TEST_P(DurationTest, SleepForAHugeDurationSleepsUntilKilled) {

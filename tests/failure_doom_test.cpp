@@ -15,6 +15,7 @@
 namespace {
 
 using namespace troupe_test;
+using troupe::exit_kind;
 using troupe::exit_reason;
 
 class FailureDoomTest : public RuntimeTest {};
@@ -84,7 +85,7 @@ TEST_P(FailureDoomTest, ALinkedCrashEndsAProcessThatCatchesEverything) {
     EXPECT_EQ(recv<std::string>(), "ready");
     troupe::send(child, 1.0);
     const auto down = recv_down(ref);
-    EXPECT_TRUE(down.reason.is(exit_reason::kind::exception)) << fmt::format("{}", down.reason);
+    EXPECT_TRUE(down.reason.is(exit_kind::exception)) << fmt::format("{}", down.reason);
     EXPECT_EQ(down.reason.detail(), "linked crash");
   });
 }
@@ -224,9 +225,6 @@ TEST_P(FailureDoomTest, DestructorsOfAKilledProcessMayGrowItsHeap) {
   rt().run([] {
     troupe::spawn_options o;
     o.max_heap_size = 64 * 1024;
-    o.monitor = true;
-    troupe::monitor_ref ref;
-    o.monitor_out = &ref;
     const troupe::pid me = troupe::self();
     struct grows_on_exit {
       troupe::pid to;
@@ -235,7 +233,7 @@ TEST_P(FailureDoomTest, DestructorsOfAKilledProcessMayGrowItsHeap) {
         troupe::send(to, big.size());
       }
     };
-    const troupe::pid p = troupe::spawn(o, [me] {
+    const auto [p, ref] = troupe::spawn_monitor(o, [me] {
       grows_on_exit g{me};
       troupe::send(me, std::string("ready"));
       troupe::receive([](int) {});
@@ -360,7 +358,7 @@ TEST_P(FailureDoomTest, AKillDuringUnwindingIsNotRaisedThere) {
     troupe::exit(p, exit_reason::kill());
     const auto down = recv_down(ref);
     EXPECT_EQ(recv<std::string>(), "still unwinding");
-    EXPECT_TRUE(down.reason.is(exit_reason::kind::exception)) << fmt::format("{}", down.reason);
+    EXPECT_TRUE(down.reason.is(exit_kind::exception)) << fmt::format("{}", down.reason);
   });
 }
 
@@ -462,7 +460,7 @@ TEST_P(FailureAllocationTest, AFailedAllocationEndsOnlyItsProcess) {
     auto bystander = troupe::spawn_monitor([] { troupe::receive([](int) {}); });
     auto [p, ref] = troupe::spawn_monitor([] { allocate_absurdly(); });
     const auto down = recv_down(ref);
-    EXPECT_TRUE(down.reason.is(exit_reason::kind::exception)) << fmt::format("{}", down.reason);
+    EXPECT_TRUE(down.reason.is(exit_kind::exception)) << fmt::format("{}", down.reason);
     EXPECT_NE(down.reason.exception_type().find("bad_alloc"), std::string_view::npos) << fmt::format("{}", down.reason);
     EXPECT_TRUE(troupe::is_process_alive(bystander.first));
     troupe::send(bystander.first, 1);

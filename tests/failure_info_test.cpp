@@ -18,7 +18,7 @@ namespace {
 
 using namespace troupe_test;
 using troupe::exit_reason;
-using kind = troupe::exit_reason::kind;
+using kind = troupe::exit_kind;
 using troupe::process_status;
 
 class FailureInfoTest : public RuntimeTest {};
@@ -355,10 +355,8 @@ TEST_P(FailureInfoTest, ProcessOutgrowingMaxHeapSizeIsKilled) {
     outcome r;
     troupe::spawn_options opts;
     opts.max_heap_size = 64 * 1024;
-    opts.monitor = true;
     troupe::monitor_ref ref;
-    opts.monitor_out = &ref;
-    r.who = troupe::spawn(opts, [&allocations] {
+    std::tie(r.who, ref) = troupe::spawn_monitor(opts, [&allocations] {
       stack_probe probe;
       std::pmr::memory_resource* h = troupe::heap();
       for (;;) {
@@ -382,10 +380,7 @@ TEST_P(FailureInfoTest, MaxHeapSizeCountsLiveBytesOnly) {
   const bool ok = rt().run([] {
     troupe::spawn_options opts;
     opts.max_heap_size = 64 * 1024;
-    troupe::monitor_ref ref;
-    opts.monitor = true;
-    opts.monitor_out = &ref;
-    troupe::spawn(opts, [] {
+    const troupe::monitor_ref ref = troupe::spawn_monitor(opts, [] {
       std::pmr::memory_resource* h = troupe::heap();
       for (int i = 0; i < 1'000; ++i) {  // 40 MB in all, 40 KB at a time
         void* b = h->allocate(40 * 1024, 16);
@@ -393,7 +388,7 @@ TEST_P(FailureInfoTest, MaxHeapSizeCountsLiveBytesOnly) {
       }
       void* exact = h->allocate(64 * 1024, 16);  // exactly the limit is allowed
       h->deallocate(exact, 64 * 1024, 16);
-    });
+    }).second;
     return recv_down(ref).reason.is_normal();
   });
   EXPECT_TRUE(ok);

@@ -15,7 +15,7 @@ namespace {
 
 using namespace troupe_test;
 using troupe::exit_reason;
-using kind = troupe::exit_reason::kind;
+using kind = troupe::exit_kind;
 
 class FailureLinksTest : public RuntimeTest {};
 TROUPE_INSTANTIATE_SCHEDULERS(FailureLinksTest);
@@ -564,7 +564,7 @@ TEST(FailureTrapExit, OutsideAProcess) {
   EXPECT_THROW(troupe::link(troupe::pid(1, 1)), std::logic_error);
   EXPECT_THROW(troupe::unlink(troupe::pid(1, 1)), std::logic_error);
   EXPECT_THROW(troupe::monitor(troupe::pid(1, 1)), std::logic_error);
-  EXPECT_THROW(troupe::demonitor(troupe::monitor_ref(1)), std::logic_error);
+  EXPECT_THROW(troupe::demonitor(troupe::monitor_ref{}), std::logic_error);
   EXPECT_THROW(troupe::exit(exit_reason::user("x")), std::logic_error);
   troupe::spawn_options o;
   o.link = true;

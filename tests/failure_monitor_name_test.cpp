@@ -6,6 +6,7 @@
 namespace {
 
 using namespace troupe_test;
+using troupe::exit_kind;
 using troupe::exit_reason;
 
 class FailureMonitorNameTest : public RuntimeTest {};
@@ -33,7 +34,7 @@ TEST_P(FailureMonitorNameTest, ANamedProcessThatDiesIsReportedByName) {
     const auto down = recv_down(ref);
     EXPECT_EQ(down.name, "worker");
     EXPECT_EQ(down.who, p);
-    EXPECT_TRUE(down.reason.is(exit_reason::kind::exception));
+    EXPECT_TRUE(down.reason.is(exit_kind::exception));
   });
 }
 

@@ -19,7 +19,7 @@ namespace {
 
 using namespace troupe_test;
 using troupe::exit_reason;
-using kind = troupe::exit_reason::kind;
+using kind = troupe::exit_kind;
 
 class FailureMonitorsTest : public RuntimeTest {};
 TROUPE_INSTANTIATE_SCHEDULERS(FailureMonitorsTest);
@@ -223,7 +223,7 @@ TEST_P(FailureMonitorsTest, DemonitorWithoutFlushLeavesADeliveredDownMessage) {
 
 TEST_P(FailureMonitorsTest, DemonitorOfAnUnknownRefIsFalse) {
   const bool r = rt().run([] {
-    return troupe::demonitor(troupe::monitor_ref(123456789)) || troupe::demonitor(troupe::monitor_ref{}, true);
+    return troupe::demonitor(troupe::detail::monitor_ref_access::make(123456789)) || troupe::demonitor(troupe::monitor_ref{}, true);
   });
   EXPECT_FALSE(r);
 }

@@ -22,7 +22,7 @@
 namespace {
 
 using namespace troupe_test;
-using kind = troupe::exit_reason::kind;
+using kind = troupe::exit_kind;
 
 class FailureOverflowGuardTest : public RuntimeTest {};
 TROUPE_INSTANTIATE_SCHEDULERS(FailureOverflowGuardTest);

@@ -30,7 +30,7 @@ extern "C" const char* __lsan_default_suppressions() { return "leak:troupe_test:
 namespace {
 
 using namespace troupe_test;
-using kind = troupe::exit_reason::kind;
+using kind = troupe::exit_kind;
 
 class FailureOverflowLocksTest : public RuntimeTest {};
 TROUPE_INSTANTIATE_SCHEDULERS(FailureOverflowLocksTest);

@@ -18,7 +18,7 @@ namespace {
 
 using namespace troupe_test;
 using troupe::exit_reason;
-using kind = troupe::exit_reason::kind;
+using kind = troupe::exit_kind;
 
 class FailureOverflowTest : public RuntimeTest {};
 TROUPE_INSTANTIATE_SCHEDULERS(FailureOverflowTest);
@@ -256,9 +256,8 @@ TEST_P(FailureOverflowTest, OverflowedStacksAreReusedSafely) {
 TEST_P(FailureOverflowTest, LargeStacksOverflowToo) {
   log_capture quiet;
   const std::pair<exit_reason, exit_reason> o = rt().run([] {
-    troupe::monitor_ref a, b;
-    troupe::spawn({.stack_size = 1 << 20, .monitor = true, .monitor_out = &a}, overflow);
-    troupe::spawn({.stack_size = 4 << 20, .monitor = true, .monitor_out = &b}, overflow);  // a dedicated mapping
+    const troupe::monitor_ref a = troupe::spawn_monitor({.stack_size = 1 << 20}, overflow).second;
+    const troupe::monitor_ref b = troupe::spawn_monitor({.stack_size = 4 << 20}, overflow).second;  // a dedicated mapping
     return std::make_pair(recv_down(a).reason, recv_down(b).reason);
   });
   EXPECT_TRUE(o.first.is(kind::stack_overflow)) << fmt::format("{}", o.first);

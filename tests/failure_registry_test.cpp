@@ -14,7 +14,7 @@ namespace {
 
 using namespace troupe_test;
 using troupe::exit_reason;
-using kind = troupe::exit_reason::kind;
+using kind = troupe::exit_kind;
 
 class FailureRegistryTest : public RuntimeTest {};
 TROUPE_INSTANTIATE_SCHEDULERS(FailureRegistryTest);

@@ -19,7 +19,7 @@ namespace {
 
 using namespace troupe_test;
 using troupe::exit_reason;
-using kind = troupe::exit_reason::kind;
+using kind = troupe::exit_kind;
 
 class FailureReportsTest : public RuntimeTest {};
 TROUPE_INSTANTIATE_SCHEDULERS(FailureReportsTest);
@@ -253,7 +253,7 @@ TEST_P(FailureReportsTest, OnlyTheCrasherIsReported) {
       });
       troupe::receive([](double) {});
     });
-    EXPECT_TRUE(recv_down(ref).reason.is(exit_reason::kind::exception));
+    EXPECT_TRUE(recv_down(ref).reason.is(kind::exception));
     wait_gone(a);
   });
   rt().wait_idle();

@@ -18,7 +18,7 @@ namespace {
 
 using namespace troupe_test;
 using troupe::exit_reason;
-using kind = troupe::exit_reason::kind;
+using kind = troupe::exit_kind;
 
 class FailureSignalsTest : public RuntimeTest {};
 TROUPE_INSTANTIATE_SCHEDULERS(FailureSignalsTest);
@@ -59,7 +59,7 @@ TEST(FailureExitReason, KindsValuesAndEquality) {
     EXPECT_FALSE(r.is_normal()) << fmt::format("{}", r);
   }
   const exit_reason e = exit_reason::exception("std::logic_error", "oops");
-  EXPECT_EQ(e.what(), kind::exception);
+  EXPECT_EQ(e.kind(), kind::exception);
   EXPECT_EQ(e.exception_type(), "std::logic_error");
   EXPECT_EQ(e.detail(), "oops");
   EXPECT_EQ(e, exit_reason::exception("std::logic_error", "oops"));
@@ -80,9 +80,9 @@ TEST(FailureExitReason, KindsValuesAndEquality) {
 
 TEST(FailureExitReason, MessagesAndRefsPrint) {
   const troupe::pid p(5, 1);
-  EXPECT_EQ(fmt::format("{}", troupe::monitor_ref(9)), "#Ref<0.9>");
+  EXPECT_EQ(fmt::format("{}", troupe::detail::monitor_ref_access::make(9)), "#Ref<0.9>");
   EXPECT_EQ(fmt::format("{}", troupe::exit_message{p, exit_reason::killed()}), "{'EXIT',<0.5.1>,killed}");
-  EXPECT_EQ(fmt::format("{}", troupe::down_message{troupe::monitor_ref(3), p, exit_reason::noproc()}),
+  EXPECT_EQ(fmt::format("{}", troupe::down_message{troupe::detail::monitor_ref_access::make(3), p, exit_reason::noproc()}),
             "{'DOWN',#Ref<0.3>,process,<0.5.1>,noproc}");
   EXPECT_EQ(troupe::process_error(exit_reason::noproc()).reason(), exit_reason::noproc());
   EXPECT_NE(std::string(troupe::process_error(exit_reason::noproc()).what()).find("noproc"), std::string::npos);

@@ -18,7 +18,7 @@ namespace {
 
 using namespace troupe_test;
 using troupe::exit_reason;
-using kind = troupe::exit_reason::kind;
+using kind = troupe::exit_kind;
 
 class FailureStressTest : public RuntimeTest {};
 TROUPE_INSTANTIATE_SCHEDULERS(FailureStressTest);

@@ -30,7 +30,7 @@ namespace {
 using namespace troupe_test;
 using troupe::exit_reason;
 using troupe::stack_trace;
-using kind = troupe::exit_reason::kind;
+using kind = troupe::exit_kind;
 
 class StackTraceTest : public RuntimeTest {};
 

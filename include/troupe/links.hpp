@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include <fmt/format.h>
@@ -17,19 +18,34 @@
 
 namespace troupe {
 
+class monitor_ref;
+
+namespace detail {
+// The runtime's way to make a monitor_ref from its number.
+struct monitor_ref_access {
+  static constexpr monitor_ref make(std::uint64_t id) noexcept;
+};
+}  // namespace detail
+
 /// Identifies one monitor (Erlang's monitor reference). Unique for the life
-/// of the runtime. Prints as `#Ref<0.N>`.
+/// of the runtime. Prints as `#Ref<0.N>`. Only `monitor`, `spawn_monitor`
+/// and a down_message give one out; a default-constructed ref is null and
+/// matches no monitor. It cannot be made from a number: a forged ref could
+/// demonitor another process's monitor.
 class monitor_ref {
  public:
   constexpr monitor_ref() noexcept = default;
-  constexpr explicit monitor_ref(std::uint64_t id) noexcept : id_(id) {}
   [[nodiscard]] constexpr std::uint64_t id() const noexcept { return id_; }
   constexpr explicit operator bool() const noexcept { return id_ != 0; }
   friend constexpr bool operator==(monitor_ref, monitor_ref) noexcept = default;
 
  private:
+  friend struct detail::monitor_ref_access;
+  constexpr explicit monitor_ref(std::uint64_t id) noexcept : id_(id) {}
   std::uint64_t id_ = 0;
 };
+
+constexpr monitor_ref detail::monitor_ref_access::make(std::uint64_t id) noexcept { return monitor_ref(id); }
 
 /// The message a process that traps exits receives for an exit signal
 /// (Erlang's `{'EXIT', From, Reason}`).
@@ -111,23 +127,35 @@ bool trap_exit(bool on);
 /// Whether the calling process traps exits.
 bool trap_exit();
 
+/// spawn with `opts`, linked to the caller before the child can run.
+template <class F, class... Args>
+pid spawn_link(spawn_options opts, F&& f, Args&&... args) {
+  opts.link = true;
+  return spawn(opts, std::forward<F>(f), std::forward<Args>(args)...);
+}
+
 /// spawn, linked to the caller before the child can run.
 template <class F, class... Args>
+  requires(!std::is_same_v<std::remove_cvref_t<F>, spawn_options>)
 pid spawn_link(F&& f, Args&&... args) {
-  spawn_options o;
-  o.link = true;
-  return spawn(o, std::forward<F>(f), std::forward<Args>(args)...);
+  return spawn_link(spawn_options{}, std::forward<F>(f), std::forward<Args>(args)...);
+}
+
+/// spawn with `opts`, monitored by the caller before the child can run
+/// (Erlang's spawn_opt with `monitor`): the child's pid and the monitor.
+/// Must be called from a process.
+template <class F, class... Args>
+std::pair<pid, monitor_ref> spawn_monitor(const spawn_options& opts, F&& f, Args&&... args) {
+  monitor_ref ref;
+  const pid p = detail::spawn_closure(opts, detail::bind_closure(std::forward<F>(f), std::forward<Args>(args)...), &ref);
+  return {p, ref};
 }
 
 /// spawn, monitored by the caller before the child can run.
 template <class F, class... Args>
+  requires(!std::is_same_v<std::remove_cvref_t<F>, spawn_options>)
 std::pair<pid, monitor_ref> spawn_monitor(F&& f, Args&&... args) {
-  spawn_options o;
-  o.monitor = true;
-  monitor_ref ref;
-  o.monitor_out = &ref;
-  const pid p = spawn(o, std::forward<F>(f), std::forward<Args>(args)...);
-  return {p, ref};
+  return spawn_monitor(spawn_options{}, std::forward<F>(f), std::forward<Args>(args)...);
 }
 
 }  // namespace troupe

@@ -15,6 +15,8 @@
 
 namespace troupe {
 
+class monitor_ref;
+
 /// Reductions a process may spend before it is preempted (as on the BEAM).
 inline constexpr int reductions_per_slice = 4000;
 
@@ -51,7 +53,20 @@ closure* make_closure(Fn&& fn) {
   }
 }
 
-pid spawn_closure(const spawn_options& opts, closure* c);
+// f(args...) as a closure that owns f and the arguments.
+template <class F, class... Args>
+closure* bind_closure(F&& f, Args&&... args) {
+  static_assert(std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>,
+                "spawn: f must be callable with the given arguments");
+  auto body = [fn = std::forward<F>(f), tup = std::make_tuple(std::forward<Args>(args)...)]() mutable {
+    std::apply([&](auto&... a) { std::invoke(fn, std::move(a)...); }, tup);
+  };
+  return make_closure(std::move(body));
+}
+
+// Starts `c` in a new process; with `monitor`, the caller monitors it and
+// the reference is stored there before the child can run.
+pid spawn_closure(const spawn_options& opts, closure* c, monitor_ref* monitor = nullptr);
 void deliver(pid to, message_node* m);
 
 }  // namespace detail
@@ -64,12 +79,7 @@ void deliver(pid to, message_node* m);
 /// process only (it is logged, and the reason carries what()). Costs 10 reductions.
 template <class F, class... Args>
 pid spawn(const spawn_options& opts, F&& f, Args&&... args) {
-  static_assert(std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>,
-                "spawn: f must be callable with the given arguments");
-  auto body = [fn = std::forward<F>(f), tup = std::make_tuple(std::forward<Args>(args)...)]() mutable {
-    std::apply([&](auto&... a) { std::invoke(fn, std::move(a)...); }, tup);
-  };
-  return detail::spawn_closure(opts, detail::make_closure(std::move(body)));
+  return detail::spawn_closure(opts, detail::bind_closure(std::forward<F>(f), std::forward<Args>(args)...));
 }
 
 template <class F, class... Args>

@@ -5,8 +5,6 @@
 
 namespace troupe {
 
-class monitor_ref;
-
 /// Default stack of a process: 64 KiB of address space including a 4 KiB
 /// guard page; only the pages a process touches are committed (an idle
 /// process touches one).
@@ -18,11 +16,8 @@ struct spawn_options {
   /// of two between 16 KiB and 1 MiB, or to whole pages above 1 MiB.
   std::size_t stack_size = default_stack_size;
   /// Link the new process to the caller before it can run (spawn_link).
+  /// A monitor comes with `spawn_monitor(opts, f, ...)`, which returns it.
   bool link = false;
-  /// Monitor the new process before it can run (spawn_monitor); the
-  /// reference is stored in `*monitor_out`.
-  bool monitor = false;
-  monitor_ref* monitor_out = nullptr;
   /// Largest per-process heap (troupe::heap()) in bytes; 0 = unlimited. A
   /// process whose heap would grow past it is killed with reason
   /// `max_heap_size`, as in OTP.
