@@ -13,6 +13,10 @@
 
 namespace troupe::detail {
 
+bool is_process_heap(const std::pmr::memory_resource* r) noexcept {
+  return r != std::pmr::new_delete_resource() && dynamic_cast<const process_heap*>(r) != nullptr;
+}
+
 process_heap::~process_heap() {
   header* h = sentinel_.next;
   while (h != &sentinel_) {

@@ -58,7 +58,7 @@ template <class F, class... Args>
 closure* bind_closure(F&& f, Args&&... args) {
   static_assert(std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>,
                 "spawn: f must be callable with the given arguments");
-  auto body = [fn = std::forward<F>(f), tup = std::make_tuple(std::forward<Args>(args)...)]() mutable {
+  auto body = [fn = std::forward<F>(f), tup = std::tuple<std::decay_t<Args>...>(owned(std::forward<Args>(args))...)]() mutable {
     std::apply([&](auto&... a) { std::invoke(fn, std::move(a)...); }, tup);
   };
   return make_closure(std::move(body));
@@ -124,7 +124,7 @@ void send(pid to, T&& msg) {
                 "exception cannot go anywhere)");
   static_assert(why != detail::message_error::not_constructible,
                 "troupe::send: the message cannot be copied from this argument; std::move it in");
-  if constexpr (why == detail::message_error::ok) detail::deliver(to, detail::make_message<V>(std::forward<T>(msg)));
+  if constexpr (why == detail::message_error::ok) detail::deliver(to, detail::make_message<V>(detail::owned(std::forward<T>(msg))));
 }
 
 /// Gives up the rest of this slice: the process goes to the back of its run

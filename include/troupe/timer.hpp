@@ -80,7 +80,7 @@ timer_ref send_after(pid to, std::chrono::duration<Rep, Period> delay, T&& msg) 
                 "troupe::send_after: the message cannot be copied from this argument; std::move it in");
   if constexpr (why == detail::message_error::ok) {
     return detail::start_send_timer(to, detail::deadline_after(detail::saturating_ns(delay)),
-                                    detail::make_message<V>(std::forward<T>(msg)));
+                                    detail::make_message<V>(detail::owned(std::forward<T>(msg))));
   } else {
     return {};
   }

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <memory>
+#include <memory_resource>
 #include <new>
 #include <optional>
 #include <span>
@@ -126,6 +128,36 @@ message_node* make_message(A&&... a) {
   } catch (...) {
     free_raw(mem, sizeof(typed_node<T>), alignof(typed_node<T>));
     throw;
+  }
+}
+
+/// Whether `r` is a process's heap (troupe::heap()), which is freed with its
+/// process: a message or spawn argument must not keep memory there.
+bool is_process_heap(const std::pmr::memory_resource* r) noexcept;
+
+/// Types that allocate through a std::pmr resource and can be rebuilt with
+/// another one: the std::pmr containers, and user types that follow the
+/// allocator protocol (allocator_type, get_allocator(), allocator-extended
+/// constructors).
+template <class T>
+concept pmr_allocated = std::uses_allocator_v<T, std::pmr::polymorphic_allocator<>> && requires(const T& v) {
+  { v.get_allocator().resource() } -> std::convertible_to<std::pmr::memory_resource*>;
+};
+
+/// `a` as a value that owns all its memory: a pmr-allocated value whose
+/// memory is in a process heap is rebuilt in the global heap (uses-allocator
+/// construction, so nested pmr members move with it); anything else is
+/// passed through untouched.
+template <class A>
+decltype(auto) owned(A&& a) {
+  using V = std::remove_cvref_t<A>;
+  if constexpr (pmr_allocated<V>) {
+    if (is_process_heap(a.get_allocator().resource()))
+      return std::make_obj_using_allocator<V>(std::pmr::polymorphic_allocator<>(std::pmr::new_delete_resource()),
+                                              std::forward<A>(a));
+    return V(std::forward<A>(a));
+  } else {
+    return std::forward<A>(a);
   }
 }
 
