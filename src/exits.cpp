@@ -126,6 +126,10 @@ void act_on_signals(process* p, bool may_throw) {
   const std::uint32_t bits = p->signals.load(std::memory_order_acquire);
   try {
     if (bits & sig_exit) act_on_exit_signals(p);
+    if (bits & sig_listing) {
+      p->signals.fetch_and(~static_cast<std::uint32_t>(sig_listing), std::memory_order_acq_rel);
+      pull_mailbox(p);  // answers the requests it meets
+    }
   } catch (...) {
     // Out of memory while turning signals into messages: they are lost, as
     // a message would be. Only the calls that may throw can say so.

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "process_ext.hpp"
+#include "queue_listing.hpp"
 #include "runtime_impl.hpp"
 #include "stack_headroom.hpp"
 #include "troupe/receive.hpp"
@@ -36,10 +37,12 @@ void make_runnable(runtime_impl* rt, scheduler* s, process* p) noexcept {
   }
 }
 
-// Appends a batch in arrival order that holds exit signals or messages for
-// an earlier process in this slot. Signals travel in the mailbox, so they
-// keep their place among the messages from the same sender; here they become
-// exit messages (if trapped) in that place, or wait for act_on_signals.
+// Appends a batch in arrival order that holds signals (exit signals, queue
+// listings) or messages for an earlier process in this slot. Signals travel
+// in the mailbox, so they keep their place among the messages from the same
+// sender; here exit signals become exit messages (if trapped) in that place,
+// or wait for act_on_signals, and a listing is answered with what is queued
+// ahead of it.
 message_node* append_unusual(process* p, mpsc_node* oldest_first) noexcept {
   const std::uint32_t gen = p->generation.load(std::memory_order_relaxed);
   message_node* first = nullptr;
@@ -53,6 +56,10 @@ message_node* append_unusual(process* p, mpsc_node* oldest_first) noexcept {
       m = nullptr;
     } else if (m->type == type_of<pending_exit>()) {
       m = take_signal(p, m);
+    } else if (m->type == type_of<pending_listing>()) {
+      answer_listing(p, payload<pending_listing>(m));  // what arrived before it is on the saved list
+      destroy_message(m);
+      m = nullptr;
     }
     if (m) {
       m->next.store(nullptr, std::memory_order_relaxed);
@@ -164,6 +171,7 @@ message_node* pull_mailbox(process* p) noexcept {
   // second pass.
   const std::uint32_t gen = p->generation.load(std::memory_order_relaxed);
   const message_type* const signal = type_of<pending_exit>();
+  const message_type* const listing = type_of<pending_listing>();
   mpsc_node* oldest_first = nullptr;
   mpsc_node* last = newest_first;
   std::uint32_t kept = 0;
@@ -171,7 +179,7 @@ message_node* pull_mailbox(process* p) noexcept {
   while (newest_first) {
     mpsc_node* next = newest_first->next.load(std::memory_order_relaxed);
     const auto* m = static_cast<const message_node*>(newest_first);
-    unusual |= (m->generation != gen) | (m->type == signal);
+    unusual |= (m->generation != gen) | (m->type == signal) | (m->type == listing);
     newest_first->next.store(oldest_first, std::memory_order_relaxed);
     oldest_first = newest_first;
     ++kept;

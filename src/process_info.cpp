@@ -1,6 +1,7 @@
 // process_info and processes: snapshots readable from any thread.
 
 #include "process_ext.hpp"
+#include "queue_listing.hpp"
 #include "runtime_impl.hpp"
 #include "stack_headroom.hpp"
 #include "stack_pool.hpp"
@@ -52,6 +53,15 @@ std::optional<process_snapshot> process_info(pid id) {
   }
   // The process may have exited (and its slot been reused) while we looked.
   if (p->generation.load(std::memory_order_acquire) != id.generation()) return std::nullopt;
+  return info;
+}
+
+std::optional<process_snapshot> process_info(pid id, std::size_t n) {
+  std::optional<process_snapshot> info = process_info(id);
+  if (!info || n == 0) return info;
+  std::optional<std::vector<queued_message>> listed = list_messages(id, n);
+  if (!listed) return std::nullopt;
+  info->messages = std::move(*listed);
   return info;
 }
 

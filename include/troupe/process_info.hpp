@@ -15,6 +15,12 @@ namespace troupe {
 /// What a process is doing.
 enum class process_status { running, runnable, waiting, exited };
 
+/// A message waiting in a process's queue, as process_info(p, n) lists it.
+struct queued_message {
+  std::string type;   // demangled: "int", "troupe::exit_message", "app::order"
+  std::string value;  // printed with fmt when the type is formattable, else empty
+};
+
 /// A snapshot of a process (Erlang's process_info/1). Values are read while
 /// the process runs, so each is exact only for its instant.
 struct process_snapshot {
@@ -29,11 +35,23 @@ struct process_snapshot {
   std::vector<pid> monitored_by;  // processes monitoring it
   std::optional<std::string> registered_name;
   bool trap_exit = false;
+  /// The first messages of its queue, oldest first: filled only by
+  /// process_info(p, n) (Erlang's process_info(P, messages)).
+  std::vector<queued_message> messages;
 };
 
 /// A snapshot of `p`, or nullopt if `p` is not alive. Safe from any process
 /// or thread while a runtime exists.
 std::optional<process_snapshot> process_info(pid p);
+
+/// process_info(p), plus the first `n` messages queued for `p` in
+/// `messages`. Only `p` may walk its queue, so the request reaches it as a
+/// signal, in order with the messages sent to it (as OTP's does): the list
+/// holds what was queued ahead of the request. `p` answers at its next
+/// runtime call, at once if it waits in receive or sleep_for; a caller that
+/// is a process yields meanwhile (and stays killable), a plain thread
+/// blocks. Returns nullopt if `p` exits before it answers.
+std::optional<process_snapshot> process_info(pid p, std::size_t n);
 
 /// Every live process.
 std::vector<pid> processes();
