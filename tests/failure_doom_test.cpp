@@ -18,6 +18,13 @@ using namespace troupe_test;
 using troupe::exit_kind;
 using troupe::exit_reason;
 
+// Once `p` has said "ready": kills it, and checks that it ended `killed`.
+void kill_once_ready(troupe::pid p, troupe::monitor_ref ref) {
+  EXPECT_EQ(recv<std::string>(), "ready");
+  troupe::exit(p, exit_reason::kill());
+  EXPECT_EQ(recv_down(ref).reason, exit_reason::killed());
+}
+
 class FailureDoomTest : public RuntimeTest {};
 TROUPE_INSTANTIATE_SCHEDULERS(FailureDoomTest);
 
@@ -51,9 +58,7 @@ TEST_P(FailureDoomTest, KillEndsAProcessThatCatchesEverything) {
   log_capture logs;
   rt().run([] {
     auto [p, ref] = troupe::spawn_monitor(swallow_forever, troupe::self());
-    EXPECT_EQ(recv<std::string>(), "ready");
-    troupe::exit(p, exit_reason::kill());
-    EXPECT_EQ(recv_down(ref).reason, exit_reason::killed());
+    kill_once_ready(p, ref);
     wait_gone(p);
   });
   EXPECT_EQ(logs.sink().count_containing("ended without running its remaining destructors"), 1u);
@@ -112,9 +117,7 @@ TEST_P(FailureDoomTest, TheFirstDeliveryUnwindsToTheCatch) {
         }
       }
     });
-    EXPECT_EQ(recv<std::string>(), "ready");
-    troupe::exit(p, exit_reason::kill());
-    EXPECT_EQ(recv_down(ref).reason, exit_reason::killed());
+    kill_once_ready(p, ref);
     wait_gone(p);
     // "inner" from the unwinding; then, in the loop, the next "ready" is the
     // call where the swallowed exit is found: the process ends there, and
@@ -138,9 +141,7 @@ TEST_P(FailureDoomTest, ACatchThatRethrowsUnwindsEverything) {
         throw;
       }
     });
-    EXPECT_EQ(recv<std::string>(), "ready");
-    troupe::exit(p, exit_reason::kill());
-    EXPECT_EQ(recv_down(ref).reason, exit_reason::killed());
+    kill_once_ready(p, ref);
     EXPECT_EQ(recv<std::string>(), "cleaning up");
   });
 }
@@ -155,9 +156,7 @@ TEST_P(FailureDoomTest, AProcessThatSwallowsItsExitAndReturnsEndsWithTheReason) 
       } catch (...) {
       }
     });
-    EXPECT_EQ(recv<std::string>(), "ready");
-    troupe::exit(p, exit_reason::kill());
-    EXPECT_EQ(recv_down(ref).reason, exit_reason::killed());
+    kill_once_ready(p, ref);
   });
 }
 
@@ -238,9 +237,7 @@ TEST_P(FailureDoomTest, DestructorsOfAKilledProcessMayGrowItsHeap) {
       troupe::send(me, std::string("ready"));
       troupe::receive([](int) {});
     });
-    EXPECT_EQ(recv<std::string>(), "ready");
-    troupe::exit(p, exit_reason::kill());
-    EXPECT_EQ(recv_down(ref).reason, exit_reason::killed());
+    kill_once_ready(p, ref);
     EXPECT_EQ(recv<std::size_t>(), 256u * 1024u);
   });
 }
@@ -304,9 +301,7 @@ TEST_P(FailureDoomTest, AKilledProcessDoesNotWaitInItsDestructors) {
       troupe::send(me, std::string("ready"));
       troupe::receive([](double) {});
     });
-    EXPECT_EQ(recv<std::string>(), "ready");
-    troupe::exit(p, exit_reason::kill());
-    EXPECT_EQ(recv_down(ref).reason, exit_reason::killed());
+    kill_once_ready(p, ref);
   });
 }
 
@@ -328,9 +323,7 @@ TEST_P(FailureDoomTest, AKilledProcessThatWouldWaitForEverInADestructorEnds) {
       troupe::send(me, std::string("ready"));
       troupe::receive([](double) {});
     });
-    EXPECT_EQ(recv<std::string>(), "ready");
-    troupe::exit(p, exit_reason::kill());
-    EXPECT_EQ(recv_down(ref).reason, exit_reason::killed());
+    kill_once_ready(p, ref);
   });
   EXPECT_EQ(logs.sink().count_containing("while exiting"), 1u);
 }
