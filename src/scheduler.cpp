@@ -345,9 +345,12 @@ void scheduler::after_switch(fcontext_t from) {
   if (!prev->stack.guarded && prev->reason != switch_reason::exit && !canary_intact(prev)) {
     return finish_overflowed(prev);
   }
-  // A sharer that ends gives its stack back in finish(), after the scrub of
-  // an overflowed stack.
-  if (prev->share.load(std::memory_order_relaxed) && prev->reason != switch_reason::exit && prev->reason != switch_reason::stack_overflow) {
+  // A sharer that ends (exits, overflows, or is abandoned) gives its stack
+  // back in finish(), after the scrub: released here, another process could
+  // take the stack, and the scrub would wipe its frames and the sharing
+  // would save the dead one's.
+  if (prev->share.load(std::memory_order_relaxed) && prev->reason != switch_reason::exit &&
+      prev->reason != switch_reason::stack_overflow && prev->reason != switch_reason::abandon) {
     leave_shared(prev, /*ended=*/false);
   }
   switch (prev->reason) {

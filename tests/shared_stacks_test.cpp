@@ -171,4 +171,52 @@ TEST_P(SharedStacksTest, AnExceptionOnASharedStackEndsOnlyItsProcess) {
       << fmt::format("{}", outcome.second);
 }
 
+// A sharer that swallows its kill is abandoned: its stack is scrubbed and
+// given back only once it is finished with. Given back first, another sharer
+// took the stack and the scrub wiped that one's frames (and its own frames
+// were saved after its slot was recycled: a leak, or garbage restored into
+// the slot's next process).
+__attribute__((noinline)) bool frames_stay_intact(int id, int rounds) {
+  std::array<std::uint64_t, 64> local{};
+  std::iota(local.begin(), local.end(), std::uint64_t(id) * 7919 + 1);
+  const std::uint64_t expected = std::accumulate(local.begin(), local.end(), std::uint64_t{0});
+  for (int r = 0; r < rounds; ++r) {
+    troupe::yield();
+    if (std::accumulate(local.begin(), local.end(), std::uint64_t{0}) != expected) return false;
+  }
+  return true;
+}
+
+TEST_P(SharedStacksTest, AnAbandonedSharerKeepsItsStackUntilItIsScrubbed) {
+  log_capture quiet;  // "ended without running its remaining destructors"
+  start_sharing(2, 1);
+  const auto outcome = rt().run([] {
+    const troupe::pid root = troupe::self();
+    constexpr int workers = 8, swallowers = 16;
+    for (int i = 0; i < workers; ++i)
+      troupe::spawn([root, i] { troupe::send(root, frames_stay_intact(i, 3000)); });
+    std::vector<std::pair<troupe::pid, troupe::monitor_ref>> doomed;
+    for (int i = 0; i < swallowers; ++i) {
+      doomed.push_back(troupe::spawn_monitor([root] {
+        troupe::send(root, up{});
+        for (;;) {
+          try {
+            troupe::receive([](go) {});
+          } catch (...) {
+          }
+        }
+      }));
+    }
+    for (int i = 0; i < swallowers; ++i) recv<up>();
+    for (auto& [p, ref] : doomed) troupe::exit(p, troupe::exit_reason::kill());
+    int killed = 0;
+    for (auto& [p, ref] : doomed) killed += recv_down(ref).reason == troupe::exit_reason::killed();
+    int intact = 0;
+    for (int i = 0; i < workers; ++i) intact += recv<bool>();
+    return std::make_pair(killed, intact);
+  });
+  EXPECT_EQ(outcome.first, 16);
+  EXPECT_EQ(outcome.second, 8) << "a worker's frames changed under it";
+}
+
 }  // namespace
