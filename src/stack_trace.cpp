@@ -15,7 +15,12 @@
 //   in the global scope: the executable (static libtroupe.a; ld exports the
 //   definition since libstdc++.so also defines it), or libtroupe.so, which
 //   is loaded before libstdc++.so. The real one is found with
-//   dlsym(RTLD_NEXT).
+//   dlsym(RTLD_NEXT). From static libtroupe.a, throw_hook.o is linked
+//   because this file calls into it (link_throw_hook), not because a throw
+//   needs __cxa_throw: under AddressSanitizer, libasan.so comes first on the
+//   link line and defines __cxa_throw (its interceptor), so a throw alone
+//   would never pull the hook out of the archive. The interceptor is then
+//   what dlsym(RTLD_NEXT) finds, and it calls the real one.
 // - Keyed by the exception object, not by thread: a process can be switched
 //   out while it unwinds (a destructor that sleeps) and resume on another
 //   scheduler thread; the object is the one thing that stays the same. A
@@ -258,8 +263,9 @@ cxa_throw_fn real_cxa_throw() noexcept {
 
 namespace {
 
-// Resolved before main where possible, so the first throw does not pay for it.
-[[maybe_unused]] const detail::cxa_throw_fn resolved_at_load = detail::real_cxa_throw();
+// Resolved before main where possible, so the first throw does not pay for
+// it; and the call into throw_hook.o links the hook (see the top).
+[[maybe_unused]] const detail::cxa_throw_fn resolved_at_load = (detail::link_throw_hook(), detail::real_cxa_throw());
 
 // The record of a live object, or nullptr. The record lives as long as the
 // object, which the caller keeps alive.

@@ -12,6 +12,10 @@ using cxa_throw_fn = void (*)(void*, void*, throw_destructor);
 /// The C++ runtime's own __cxa_throw (the next definition after ours).
 cxa_throw_fn real_cxa_throw() noexcept;
 
+/// Does nothing; defined next to the interposed __cxa_throw, so that calling
+/// it links the hook out of a static libtroupe.a (see stack_trace.cpp).
+void link_throw_hook() noexcept;
+
 /// Records the stack of a throw made in a process (when recording is on):
 /// from the frame returning to `thrower_return` (__cxa_throw's return
 /// address), keyed by `object`. Returns the destructor __cxa_throw must be

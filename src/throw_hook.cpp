@@ -5,6 +5,10 @@
 
 #include "stack_trace.hpp"
 
+namespace troupe::detail {
+void link_throw_hook() noexcept {}
+}  // namespace troupe::detail
+
 // Every throw expression, in user code and in libstdc++, calls this. Outside
 // a process it costs one check more than the C++ runtime's own.
 extern "C" [[noreturn]] void __cxa_throw(void* object, void* type, void (*destroy)(void*)) {
