@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "crash_report.hpp"
+#include "doom.hpp"
 #include "process_ext.hpp"
 #include "runtime_impl.hpp"
 #include "stack_headroom.hpp"
@@ -149,17 +150,6 @@ void doom_process(process* p, exit_reason reason, bool reported) noexcept {
   x.doom_reported = reported;
   p->doomed = doom::pending;
   p->signals.fetch_or(sig_doomed, std::memory_order_relaxed);
-}
-
-void raise_doom(process* p) {
-  p->doomed = doom::raised;
-  process_ext& x = ext_of(p);
-  throw forced_exit(x.doom_reason, !x.doom_reported, p->pid());
-}
-
-void force_exit(process* p, exit_reason reason, bool reported) {
-  doom_process(p, std::move(reason), reported);
-  raise_doom(p);
 }
 
 void doomed_slice_end(process* p) noexcept {

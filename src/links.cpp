@@ -3,6 +3,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "doom.hpp"
 #include "process_ext.hpp"
 #include "runtime_impl.hpp"
 #include "stack_headroom.hpp"

@@ -6,6 +6,7 @@
 #include <exception>
 #include <new>
 
+#include "doom.hpp"
 #include "process_ext.hpp"
 #include "runtime_impl.hpp"
 #include "scheduler.hpp"

@@ -142,12 +142,6 @@ void act_on_signals(process* p, bool may_throw);
 /// `reported`: the process's own failure, which gets a crash report.
 void doom_process(process* p, exit_reason reason, bool reported) noexcept;
 
-/// Throws forced_exit for `p`'s doom (which must be decided).
-[[noreturn]] void raise_doom(process* p);
-
-/// doom_process, then raise_doom: exit/1, max_heap_size.
-[[noreturn]] void force_exit(process* p, exit_reason reason, bool reported);
-
 /// Queues an exit signal for `target` and wakes it if it is parked.
 void post_exit_signal(troupe::pid target, troupe::pid from, const exit_reason& reason, bool from_link);
 
