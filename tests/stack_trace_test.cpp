@@ -1,6 +1,6 @@
 // Throw-point traces (troupe/stack_trace.hpp): a throw inside a process
 // records its stack with the exception object; reason_from_current_exception
-// (src/exception_reason.hpp) turns the exception being handled into an exit
+// (src/failure/exception_reason.hpp) turns the exception being handled into an exit
 // reason carrying it; the crash report prints it. Also exit_reason::shutdown
 // with any term.
 
@@ -21,8 +21,8 @@
 
 #include <troupe/stack_trace.hpp>
 
-#include "../src/crash_report.hpp"
-#include "../src/exception_reason.hpp"
+#include "../src/failure/crash_report.hpp"
+#include "../src/failure/exception_reason.hpp"
 #include "test_support.hpp"
 
 namespace {

@@ -373,7 +373,7 @@ bool is_call_glue(const stack_frame& f) {
 bool is_runtime_base(const stack_frame& f) {
   if (f.file.find("/troupe/") != std::string::npos && ends_with(f.file, ".hpp")) return true;  // spawn's glue
   static const std::string_view src = [] {
-    std::string_view here = __FILE__;  // .../src/stack_trace.cpp
+    std::string_view here = __FILE__;  // .../src/failure/stack_trace.cpp
     return here.substr(0, here.rfind('/') + 1);
   }();
   if (f.file.compare(0, src.size(), src) == 0) return true;
