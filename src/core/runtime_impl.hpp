@@ -142,6 +142,11 @@ void act_on_signals(process* p, bool may_throw);
 /// `reported`: the process's own failure, which gets a crash report.
 void doom_process(process* p, exit_reason reason, bool reported) noexcept;
 
+/// Queues signal `m` in `target`'s mailbox, sets `bit` and wakes the target
+/// if it waits (in receive or sleep_for), so that it acts on the signal at
+/// its next runtime call.
+void post_signal(troupe::pid target, message_node* m, signal_bits bit);
+
 /// Queues an exit signal for `target` and wakes it if it is parked.
 void post_exit_signal(troupe::pid target, troupe::pid from, const exit_reason& reason, bool from_link);
 

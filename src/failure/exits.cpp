@@ -36,17 +36,23 @@ void push_to_self(process* p, message_node* m) noexcept {
   p->mbox.push(m);  // the owner is running: it cannot be parked
 }
 
-void post_exit_signal(troupe::pid target, troupe::pid from, const exit_reason& reason, bool from_link) {
+void post_signal(troupe::pid target, message_node* m, signal_bits bit) {
   runtime_impl* rt = the_runtime.load(std::memory_order_acquire);
+  // The signal goes through the mailbox, behind whatever this sender sent
+  // before (signals and messages between two processes keep their order);
+  // to a dead pid it is dropped there.
+  post(target, m);
   process* t = rt ? rt->table.lookup(target) : nullptr;
   if (!t) return;
-  // The signal goes through the mailbox, behind whatever this sender sent
-  // before (signals and messages between two processes keep their order).
-  post(target, make_message<pending_exit>(pending_exit{from, reason, from_link}));
   // Then the bit, then a wake-up: the target may have been woken by the push
-  // and parked again before the bit was set.
-  t->signals.fetch_or(sig_exit, std::memory_order_seq_cst);
+  // and parked again before the bit was set. On a slot that has moved on, it
+  // costs its new owner one look at its mailbox.
+  t->signals.fetch_or(bit, std::memory_order_seq_cst);
   rt->wake_for_signal(t);
+}
+
+void post_exit_signal(troupe::pid target, troupe::pid from, const exit_reason& reason, bool from_link) {
+  post_signal(target, make_message<pending_exit>(pending_exit{from, reason, from_link}), sig_exit);
 }
 
 namespace {
@@ -126,10 +132,13 @@ void act_on_signals(process* p, bool may_throw) {
   }
   const std::uint32_t bits = p->signals.load(std::memory_order_acquire);
   try {
-    if (bits & sig_exit) act_on_exit_signals(p);
-    if (bits & sig_listing) {
-      p->signals.fetch_and(~static_cast<std::uint32_t>(sig_listing), std::memory_order_acq_rel);
-      pull_mailbox(p);  // answers the requests it meets
+    // Cleared before the pull that answers the listings now queued: one
+    // arriving later sets it again.
+    if (bits & sig_listing) p->signals.fetch_and(~static_cast<std::uint32_t>(sig_listing), std::memory_order_acq_rel);
+    if (bits & sig_exit) {
+      act_on_exit_signals(p);  // pulls the mailbox, listings included
+    } else if (bits & sig_listing) {
+      pull_mailbox(p);
     }
   } catch (...) {
     // Out of memory while turning signals into messages: they are lost, as

@@ -68,13 +68,7 @@ std::optional<std::vector<queued_message>> list_messages(troupe::pid target, std
     return first_saved(me, n);
   }
   auto request = std::make_shared<listing_request>(n);
-  post(target, make_message<pending_listing>(pending_listing{request}));
-  if (process* t = rt->table.lookup(target)) {
-    // As for an exit signal: the bit after the push, then a wake-up. On a
-    // slot that has moved on, it costs its new owner one look at its mailbox.
-    t->signals.fetch_or(sig_listing, std::memory_order_seq_cst);
-    rt->wake_for_signal(t);
-  }
+  post_signal(target, make_message<pending_listing>(pending_listing{request}), sig_listing);
   wait_for_answer(*request);
   if (request->state.load(std::memory_order_acquire) != listing_request::answered) return std::nullopt;
   return std::move(request->messages);
