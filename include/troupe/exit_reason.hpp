@@ -25,6 +25,7 @@ enum class exit_kind : std::uint8_t {
   noconnection,
   stack_overflow,
   max_heap_size,
+  timeout,
   exception,
   user,
 };
@@ -34,7 +35,7 @@ enum class exit_kind : std::uint8_t {
 /// The standard reasons are those of Erlang/OTP: `normal`, `kill` (only as a
 /// signal: untrappable, and its target dies with `killed`), `killed`,
 /// `shutdown` (optionally with a term, like `{shutdown, Term}`), `noproc`,
-/// `noconnection`, plus troupe's `stack_overflow` and `max_heap_size`, an
+/// `noconnection`, `timeout`, plus troupe's `stack_overflow` and `max_heap_size`, an
 /// `exception` that escaped the process (its type, what() and the stack of
 /// its throw point), and user reasons: a string or any copyable value.
 /// Reasons are cheap to copy (immutable, shared) and print with fmt on one
@@ -64,6 +65,8 @@ class exit_reason {
   static exit_reason noconnection() noexcept { return exit_reason(exit_kind::noconnection); }
   static exit_reason stack_overflow() noexcept { return exit_reason(exit_kind::stack_overflow); }
   static exit_reason max_heap_size() noexcept { return exit_reason(exit_kind::max_heap_size); }
+  /// `timeout`: a call (gen_server's, a stop, a start) that waited too long.
+  static exit_reason timeout() noexcept { return exit_reason(exit_kind::timeout); }
   /// An exception that escaped a process: its type name, what(), and the
   /// stack of its throw point (see troupe/stack_trace.hpp).
   static exit_reason exception(std::string type, std::string what, stack_trace stack = {}) {
@@ -152,6 +155,7 @@ constexpr std::string_view to_string(exit_kind k) noexcept {
     case exit_kind::noconnection: return "noconnection";
     case exit_kind::stack_overflow: return "stack_overflow";
     case exit_kind::max_heap_size: return "max_heap_size";
+    case exit_kind::timeout: return "timeout";
     case exit_kind::exception: return "exception";
     case exit_kind::user: return "user";
   }

@@ -37,8 +37,14 @@ void make_runnable(runtime_impl* rt, scheduler* s, process* p) noexcept {
   }
 }
 
+bool alias_active(const process* p, std::uint64_t alias) noexcept {
+  const process_ext* x = p->ext.load(std::memory_order_acquire);
+  return x && x->active_alias.load(std::memory_order_relaxed) == alias;
+}
+
 // Appends a batch in arrival order that holds signals (exit signals, queue
-// listings) or messages for an earlier process in this slot. Signals travel
+// listings), messages for an earlier process in this slot, or messages to an
+// alias (kept only while it is active: OTP 24's aliases). Signals travel
 // in the mailbox, so they keep their place among the messages from the same
 // sender; here exit signals become exit messages (if trapped) in that place,
 // or wait for act_on_signals, and a listing is answered with what is queued
@@ -51,8 +57,8 @@ message_node* append_unusual(process* p, mpsc_node* oldest_first) noexcept {
   while (n) {
     mpsc_node* next = n->next.load(std::memory_order_relaxed);
     auto* m = static_cast<message_node*>(n);
-    if (m->generation != gen) {
-      destroy_message(m);
+    if (m->generation != gen || ((m->flags & to_alias) && !alias_active(p, m->type->alias(m)))) {
+      destroy_message(m);  // for an earlier process in this slot, or to an alias no longer active
       m = nullptr;
     } else if (m->type == type_of<pending_exit>()) {
       m = take_signal(p, m);
@@ -179,7 +185,7 @@ message_node* pull_mailbox(process* p) noexcept {
   while (newest_first) {
     mpsc_node* next = newest_first->next.load(std::memory_order_relaxed);
     const auto* m = static_cast<const message_node*>(newest_first);
-    unusual |= (m->generation != gen) | (m->type == signal) | (m->type == listing);
+    unusual |= (m->generation != gen) | (m->type == signal) | (m->type == listing) | (m->flags != 0);
     newest_first->next.store(oldest_first, std::memory_order_relaxed);
     oldest_first = newest_first;
     ++kept;

@@ -40,6 +40,10 @@ struct process_ext {
   // that message_queue_len stays exact past it; reset when the owner takes.
   std::atomic<std::size_t> mbox_overflow{0};
   std::string crash_message;  // what the process was handling when it crashed
+  // The alias whose messages it accepts now (0: none): a call waiting for its
+  // reply; one is enough, since a call blocks its caller. Written by the
+  // owner only; senders read it to drop a late reply early.
+  std::atomic<std::uint64_t> active_alias{0};
   // Owner only: why it must end, once decided (process::doomed), and whether
   // that is its own failure (a crash report) or an exit signal's doing.
   exit_reason doom_reason;
@@ -59,6 +63,7 @@ struct process_ext {
     heap_bytes.store(0, std::memory_order_relaxed);
     mbox_overflow.store(0, std::memory_order_relaxed);
     crash_message.clear();
+    active_alias.store(0, std::memory_order_relaxed);
     doom_reason = exit_reason();
     doom_reported = false;
   }

@@ -72,6 +72,13 @@ struct mpsc_node {
 
 struct message_node;
 
+/// Base of a payload addressed to an alias (detail/alias.hpp): such a message
+/// reaches its receiver only while the receiver holds that alias active, so
+/// a reply that comes after its caller gave up is dropped on arrival.
+struct alias_header {
+  std::uint64_t alias = 0;
+};
+
 /// What the runtime knows of a message type: one static instance per type,
 /// whose address doubles as the type's identity (cheaper than typeid).
 struct message_type {
@@ -79,6 +86,16 @@ struct message_type {
   /// For crash reports: the value printed with fmt if it can be, else empty.
   std::string (*describe)(const message_node*);
   const std::type_info* id;
+  /// For a payload deriving from alias_header: the alias it is addressed to.
+  std::uint64_t (*alias)(const message_node*) noexcept;
+  /// The protocol a message belongs to (a behaviour's request envelopes name
+  /// theirs: `static constexpr const void* protocol`), or null.
+  const void* protocol;
+};
+
+/// message_node::flags
+enum message_flags : std::uint32_t {
+  to_alias = 1u << 0,  // the payload derives from alias_header
 };
 
 /// Header of every message. `generation` is the receiver incarnation the
@@ -87,7 +104,14 @@ struct message_type {
 struct message_node : mpsc_node {
   const message_type* type;
   std::uint32_t generation = 0;
+  std::uint32_t flags = 0;  // message_flags; in what was padding, so the pull loop tests it for free
 };
+
+template <class T>
+constexpr const void* protocol_of() noexcept {
+  if constexpr (requires { T::protocol; }) return T::protocol;
+  else return nullptr;
+}
 
 template <class T>
 struct typed_node final : message_node {
@@ -96,6 +120,7 @@ struct typed_node final : message_node {
   template <class... A>
   explicit typed_node(A&&... a) : value(std::forward<A>(a)...) {
     type = &info;
+    if constexpr (std::is_base_of_v<alias_header, T>) flags = to_alias;
   }
 
   static void destroy_impl(message_node* n) noexcept {
@@ -110,7 +135,14 @@ struct typed_node final : message_node {
       return {};
     }
   }
-  static constexpr message_type info{&destroy_impl, &describe_impl, &typeid(T)};
+  static std::uint64_t alias_impl(const message_node* n) noexcept {
+    if constexpr (std::is_base_of_v<alias_header, T>) {
+      return static_cast<const alias_header&>(static_cast<const typed_node*>(n)->value).alias;
+    } else {
+      return 0;
+    }
+  }
+  static constexpr message_type info{&destroy_impl, &describe_impl, &typeid(T), &alias_impl, protocol_of<T>()};
 };
 
 template <class T>

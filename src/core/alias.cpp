@@ -1,0 +1,63 @@
+// Aliases and mailbox marks (troupe/detail/alias.hpp).
+
+#include "troupe/detail/alias.hpp"
+
+#include <stdexcept>
+
+#include "process_ext.hpp"
+#include "runtime_impl.hpp"
+
+namespace troupe::detail {
+
+namespace {
+
+process* caller(const char* what) {
+  process* p = current_process();
+  if (!p) throw std::logic_error(std::string("troupe: ") + what + " called outside a process");
+  return p;
+}
+
+}  // namespace
+
+std::uint64_t new_ref() noexcept {
+  return the_runtime.load(std::memory_order_acquire)->next_ref.fetch_add(1, std::memory_order_relaxed);
+}
+
+void set_active_alias(std::uint64_t alias) {
+  process* p = current_process();
+  if (!p) return;
+  if (alias == 0) {
+    if (process_ext* x = p->ext.load(std::memory_order_relaxed)) x->active_alias.store(0, std::memory_order_relaxed);
+    return;
+  }
+  ext_of(p).active_alias.store(alias, std::memory_order_relaxed);
+}
+
+void send_to_alias(pid to, message_node* m) {
+  runtime_impl* rt = the_runtime.load(std::memory_order_acquire);
+  process* r = rt ? rt->table.lookup(to) : nullptr;
+  // A racy early look: if the receiver turns the alias off after it, the
+  // receiver drops the message when it pulls it.
+  const process_ext* x = r ? r->ext.load(std::memory_order_acquire) : nullptr;
+  if (!x || r->generation.load(std::memory_order_relaxed) != to.generation() ||
+      x->active_alias.load(std::memory_order_relaxed) != m->type->alias(m)) {
+    destroy_message(m);
+    if (process* me = current_process()) charge_quietly(me, 1);
+    return;
+  }
+  deliver(to, m);
+}
+
+recv_mark mark_mailbox() {
+  process* p = caller("mark_mailbox");
+  pull_mailbox(p);
+  return {p->saved_tail};
+}
+
+recv_cursor recv_begin_at(recv_mark mark) {
+  recv_cursor c = recv_begin();
+  c.link = mark.link;
+  return c;
+}
+
+}  // namespace troupe::detail
