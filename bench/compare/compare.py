@@ -33,6 +33,8 @@ METRICS = OrderedDict(
         ("link_exit", ["per_sec"]),
         ("monitor_down", ["per_sec"]),
         ("throw_catch", ["ns_per_throw"]),
+        ("genserver_call", ["calls_per_sec"]),
+        ("supervisor_restart", ["restarts_per_sec"]),
     ]
 )
 
@@ -41,15 +43,35 @@ DISTINGUISHING = {
     "ring": ("n", "rounds", "tokens"),
     "pingpong": ("schedulers",),
     "throw_catch": ("depth", "traces"),
+    "genserver_call": ("clients", "backlog"),
+}
+
+# Configuration keys a side may leave out, with the value that means.
+CONFIG_DEFAULTS = {
+    "genserver_call": {"backlog": 0},
 }
 
 # Keys that describe a configuration (not measurements).
-CONFIG_KEYS = ("n", "rounds", "tokens", "senders", "msgs", "depth", "traces", "trace_depth", "schedulers")
+CONFIG_KEYS = (
+    "n",
+    "rounds",
+    "tokens",
+    "senders",
+    "msgs",
+    "depth",
+    "traces",
+    "trace_depth",
+    "clients",
+    "backlog",
+    "schedulers",
+)
 
 # True: higher is better (ratio troupe/peer); False: lower is better (peer/troupe).
 HIGHER_IS_BETTER = {
     "msgs_per_sec": True,
     "per_sec": True,
+    "calls_per_sec": True,
+    "restarts_per_sec": True,
     "seconds": False,
     "spawn_seconds": False,
     "teardown_seconds": False,
@@ -113,6 +135,8 @@ def parse_log(path):
                 lang = fields.pop("lang", None)
             if lang not in LANGS or "workload" not in fields:
                 continue
+            for k, v in CONFIG_DEFAULTS.get(fields["workload"], {}).items():
+                fields.setdefault(k, v)
             records.append((lang, current_round, fields))
     return meta, records, exits
 
@@ -197,7 +221,7 @@ def median_of(group, metric):
 def fmt_value(metric, v):
     if v is None:
         return "—"
-    if metric in ("msgs_per_sec", "per_sec"):
+    if metric == "per_sec" or metric.endswith("_per_sec"):
         if v >= 1e6:
             return f"{v / 1e6:.3g} M/s"
         if v >= 1e3:

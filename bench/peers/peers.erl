@@ -5,6 +5,9 @@
 %%   PEER lang=erlang workload=NAME key=value ...
 %% Timings use erlang:monotonic_time/1 and exclude VM start-up and set-up
 %% that is not part of the measured operation (e.g. building the ring).
+%% genserver_call and supervisor_restart use the OTP behaviour modules in
+%% peers_counter.erl, peers_crasher.erl and peers_sup.erl (run.sh compiles
+%% every .erl file here).
 -module(peers).
 -export([main/1]).
 
@@ -140,6 +143,48 @@ run("throw_catch", O) ->
                            {trace_depth, case Traces of 1 -> TraceDepth; _ -> 0 end}],
            [{seconds, secs(T)}, {ns_per_throw, T / N}]);
 
+run("genserver_call", O) ->
+    %% clients processes each make n gen_server:call(Server, get) calls to one
+    %% peers_counter server. With backlog=B each client first sends itself B
+    %% unrelated messages, which stay queued in its mailbox during all its
+    %% calls. (gen_server:call's receive of the reply skips them, as it
+    %% matches a reference made just before; what they do cost on OTP 25 is
+    %% garbage collection, as the default message_queue_data is on_heap.)
+    %% The time covers the calls only: from `go` to the last client's
+    %% `calls_done`.
+    N = opt(n, O, 1000000), Clients = opt(clients, O, 1), Backlog = opt(backlog, O, 0),
+    {ok, Server} = peers_counter:start_link(0),
+    Self = self(),
+    spawn_n(Clients, fun() -> call_client(Self, Server, N, Backlog) end, [], link),
+    Ready = [receive {ready, P, R} -> {P, R} end || _ <- lists:seq(1, Clients)],
+    T0 = now_ns(),
+    [P ! {go, R} || {P, R} <- Ready],
+    wait_n(Clients, calls_done),
+    T = now_ns() - T0,
+    ok = gen_server:stop(Server),
+    report("genserver_call", [{n, N}, {clients, Clients}, {backlog, Backlog}],
+           [{calls_per_sec, rate(N * Clients, T)}, {seconds, secs(T)}]);
+
+run("supervisor_restart", O) ->
+    %% A one_for_one peers_sup with one peers_crasher child. n times: send the
+    %% current child (from supervisor:which_children/1) a cast, on which it
+    %% exits with reason `crash`, then ask the supervisor until it lists a new
+    %% child pid. Crash and supervisor reports are off (logger level none).
+    %% OTP's supervisor keeps the time of every restart within the period
+    %% (here the current and the previous second) in a list that it walks
+    %% on each restart, so the rate falls as n grows until the list's length
+    %% levels off at one to two seconds' worth of restarts.
+    N = opt(n, O, 20000),
+    ok = logger:set_primary_config(level, none),
+    {ok, Sup} = peers_sup:start_link(),
+    Child0 = new_child(Sup, undefined),
+    T0 = now_ns(),
+    restart_loop(N, Sup, Child0),
+    T = now_ns() - T0,
+    ok = gen_server:stop(Sup),
+    report("supervisor_restart", [{n, N}],
+           [{restarts_per_sec, rate(N, T)}, {seconds, secs(T)}]);
+
 run(W, _) ->
     exit({unknown_workload, W}).
 
@@ -147,6 +192,10 @@ run(W, _) ->
 
 spawn_n(0, _, Acc) -> Acc;
 spawn_n(K, F, Acc) -> spawn_n(K - 1, F, [spawn(F) | Acc]).
+
+%% Linked: a client that fails takes the benchmark down with it.
+spawn_n(0, _, Acc, link) -> Acc;
+spawn_n(K, F, Acc, link) -> spawn_n(K - 1, F, [spawn_link(F) | Acc], link).
 
 wait_n(0, _) -> ok;
 wait_n(K, Msg) -> receive Msg -> wait_n(K - 1, Msg) end.
@@ -196,6 +245,35 @@ monitor_loop(0) -> ok;
 monitor_loop(K) ->
     {Pid, Ref} = spawn_monitor(fun() -> ok end),
     receive {'DOWN', Ref, process, Pid, normal} -> monitor_loop(K - 1) end.
+
+call_client(Parent, Server, N, Backlog) ->
+    fill_backlog(Backlog),
+    %% make_ref/0 just before the receive: the receive skips every message
+    %% queued before the ref (the backlog) instead of scanning it.
+    Ref = make_ref(),
+    Parent ! {ready, self(), Ref},
+    receive {go, Ref} -> ok end,
+    call_loop(N, Server),
+    {message_queue_len, Backlog} = process_info(self(), message_queue_len),
+    Parent ! calls_done.
+
+fill_backlog(0) -> ok;
+fill_backlog(K) -> self() ! {backlog, K}, fill_backlog(K - 1).
+
+call_loop(0, _) -> ok;
+call_loop(K, Server) -> 0 = gen_server:call(Server, get), call_loop(K - 1, Server).
+
+restart_loop(0, _, _) -> ok;
+restart_loop(K, Sup, Child) ->
+    gen_server:cast(Child, crash),
+    restart_loop(K - 1, Sup, new_child(Sup, Child)).
+
+%% The supervisor's child pid once it is no longer Old.
+new_child(Sup, Old) ->
+    case supervisor:which_children(Sup) of
+        [{crasher, Pid, worker, _}] when is_pid(Pid), Pid =/= Old -> Pid;
+        [{crasher, _, worker, _}] -> new_child(Sup, Old)
+    end.
 
 %% Depth calls down (none a tail call), then an exception.
 dive_throw(0) -> throw(boom);

@@ -101,6 +101,16 @@ func main() {
 		throwCatch(n/100+1, depth, traceDepth) // warm-up
 		t := throwCatch(n, depth, traceDepth)
 		results = []kv{{"seconds", t.Seconds()}, {"ns_per_throw", float64(t.Nanoseconds()) / float64(n)}}
+	case "genserver_call":
+		n, clients, backlog := opt("n", 1000000), opt("clients", 1), opt("backlog", 0)
+		params = []kv{{"n", n}, {"clients", clients}, {"backlog", backlog}}
+		t := genserverCall(n, clients, backlog)
+		results = []kv{{"calls_per_sec", rate(n*clients, t)}, {"seconds", t.Seconds()}}
+	case "supervisor_restart":
+		n := opt("n", 20000)
+		params = []kv{{"n", n}}
+		t := supervisorRestart(n)
+		results = []kv{{"restarts_per_sec", rate(n, t)}, {"seconds", t.Seconds()}}
 	default:
 		fmt.Fprintf(os.Stderr, "peers-go: unsupported workload %q\n", workload)
 		os.Exit(2)
@@ -303,4 +313,125 @@ func throwCatch(n, depth, traceDepth int) time.Duration {
 		}
 	}
 	return time.Since(start)
+}
+
+// callRequest is one genserver_call request: the caller's reply channel.
+type callRequest struct {
+	reply chan int
+}
+
+// genserver_call: one server goroutine answers requests from one channel
+// with its state (a counter, always 0 here); each of clients goroutines
+// makes n calls, each sending a request that carries the client's own
+// (reused) reply channel and waiting for the reply. The time covers the calls
+// only, from releasing the clients to the last one finishing.
+//
+// backlog=B: each client first fills a buffered channel of its own with B
+// unrelated values and never reads it during its calls. That is the honest Go
+// equivalent of an actor mailbox holding B queued messages: a Go receive
+// reads one channel and never scans anything else, so the backlog cannot
+// cost it anything, while an actor's receive of a reply has to pass over
+// (or, with a mark, skip) the queued messages.
+func genserverCall(n, clients, backlog int) time.Duration {
+	requests := make(chan callRequest, clients) // mailbox: senders never block
+	go func() {
+		state := 0
+		for r := range requests {
+			r.reply <- state
+		}
+	}()
+	var ready, done sync.WaitGroup
+	ready.Add(clients)
+	done.Add(clients)
+	start := make(chan struct{})
+	for c := 0; c < clients; c++ {
+		go func() {
+			defer done.Done()
+			queued := make(chan int, backlog)
+			for i := 0; i < backlog; i++ {
+				queued <- i
+			}
+			reply := make(chan int, 1)
+			ready.Done()
+			<-start
+			for i := 0; i < n; i++ {
+				requests <- callRequest{reply}
+				if <-reply != 0 {
+					panic("genserver_call: wrong reply")
+				}
+			}
+			if len(queued) != backlog {
+				panic("genserver_call: backlog lost")
+			}
+		}()
+	}
+	ready.Wait()
+	t0 := time.Now()
+	close(start)
+	done.Wait()
+	t := time.Since(t0)
+	close(requests)
+	return t
+}
+
+var errCrash = errors.New("crash")
+
+// supervisedChild is a child goroutine as the supervisor knows it: its
+// mailbox and its generation number.
+type supervisedChild struct {
+	mailbox chan struct{}
+	gen     int
+}
+
+// runChild is the child wrapper: the child panics on every message; the
+// deferred recover reports the panic (its exit reason) to the supervisor.
+func runChild(c supervisedChild, exits chan<- interface{}) {
+	defer func() { exits <- recover() }()
+	for range c.mailbox {
+		panic(errCrash)
+	}
+}
+
+// supervisor_restart: a supervisor goroutine runs one child goroutine and
+// starts a new one each time the child's wrapper reports a panic, telling
+// the driver about every child it starts. n times the driver sends the
+// current child a message (on which it panics) and waits for the supervisor
+// to report the new child.
+func supervisorRestart(n int) time.Duration {
+	started := make(chan supervisedChild, 1)
+	stop := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		exits := make(chan interface{}, 1)
+		for gen := 0; ; gen++ {
+			c := supervisedChild{make(chan struct{}, 1), gen}
+			go runChild(c, exits)
+			started <- c
+			select {
+			case reason := <-exits:
+				if reason == nil {
+					panic("supervisor_restart: child exited without a panic")
+				}
+			case <-stop:
+				close(c.mailbox) // the child leaves its loop without a panic
+				<-exits
+				close(stopped)
+				return
+			}
+		}
+	}()
+	child := <-started
+	t0 := time.Now()
+	for i := 0; i < n; i++ {
+		child.mailbox <- struct{}{}
+		next := <-started
+		if next.gen != child.gen+1 {
+			panic("supervisor_restart: unexpected child")
+		}
+		child = next
+	}
+	t := time.Since(t0)
+	close(stop)
+	<-stopped
+	return t
 }

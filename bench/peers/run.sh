@@ -4,9 +4,10 @@
 #   bench/peers/run.sh [erlang|go|all] [WORKLOAD|all] [key=value...]
 #
 # WORKLOAD: spawn spawn_exit ring pingpong skynet fanin link_exit monitor_down
-# throw_catch.
+# throw_catch genserver_call supervisor_restart.
 # With no key=value arguments a workload runs its standard configuration(s)
-# (ring and pingpong have two each); with arguments it runs once with them.
+# (ring, pingpong and throw_catch have two each, genserver_call three); with
+# arguments it runs once with them.
 # With WORKLOAD=all, the arguments are appended to every standard config.
 # schedulers=N runs Erlang with +S N:N and Go with GOMAXPROCS=N (default:
 # all cores). QUICK=1 scales the standard configs down 100x (smoke test).
@@ -43,6 +44,10 @@ link_exit n=1000
 monitor_down n=1000
 throw_catch n=1000 depth=10 traces=0
 throw_catch n=1000 depth=10 traces=1
+genserver_call n=10000 clients=1
+genserver_call n=100 clients=100
+genserver_call n=10000 clients=1 backlog=1000
+supervisor_restart n=200
 EOF
     else
         cat <<EOF
@@ -58,14 +63,24 @@ link_exit n=100000
 monitor_down n=100000
 throw_catch n=100000 depth=10 traces=0
 throw_catch n=100000 depth=10 traces=1
+genserver_call n=1000000 clients=1
+genserver_call n=10000 clients=100
+genserver_call n=1000000 clients=1 backlog=100000
+supervisor_restart n=20000
 EOF
     fi
 }
 
 build() {
     mkdir -p "$out"
-    if [[ $lang != go && ! "$out/peers.beam" -nt "$here/peers.erl" ]]; then
-        erlc -o "$out" "$here/peers.erl"
+    if [[ $lang != go ]]; then
+        # peers.erl and the behaviour modules it uses (peers_*.erl).
+        local src
+        for src in "$here"/*.erl; do
+            if [[ ! "$out/$(basename "${src%.erl}").beam" -nt "$src" ]]; then
+                erlc -o "$out" "$src"
+            fi
+        done
     fi
     if [[ $lang != erlang && ! "$out/peers-go" -nt "$here/peers.go" ]]; then
         (cd "$here" && GO111MODULE=off GOCACHE="$out/gocache" GOPATH="$out/gopath" \

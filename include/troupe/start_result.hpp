@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 #include <string>
+#include <concepts>
+#include <type_traits>
 #include <utility>
 
 #include <fmt/format.h>
@@ -19,6 +21,10 @@ enum class start_status : unsigned char {
   ignore,           // init asked to be ignored: the process exited normally
   already_started,  // the name was taken: holder() is the process that has it
   error,            // init failed (or the process died first): reason() says why
+  // A supervisor's answers about a child (start_child, restart_child):
+  already_present,  // a child with that id exists, not running
+  running,          // the child runs already
+  not_found,        // no child with that id
 };
 
 /// Thrown by start_result::value() when the start did not succeed.
@@ -36,6 +42,9 @@ class start_error : public std::runtime_error {
       case start_status::ok: return "troupe: started";
       case start_status::ignore: return "troupe: start: ignore";
       case start_status::already_started: return fmt::format("troupe: start: {{already_started,{}}}", holder);
+      case start_status::already_present: return "troupe: start: {error,already_present}";
+      case start_status::running: return "troupe: start: {error,running}";
+      case start_status::not_found: return "troupe: start: {error,not_found}";
       case start_status::error: break;
     }
     return fmt::format("troupe: start: {{error,{}}}", r);
@@ -57,6 +66,13 @@ class start_result {
     requires(!std::is_same_v<H, H2> && std::is_constructible_v<H, const H2&>)
   explicit start_result(const start_result<H2>& o)
       : status_(o.status()), handle_(H(o.handle())), reason_(o.reason()), holder_(o.holder()) {}
+  /// A typed result (start_result<server<S>>) as a pid result, as a
+  /// supervisor's child_spec::start returns.
+  template <class H2>
+    requires(std::is_same_v<H, pid> && !std::is_same_v<H2, pid> &&
+             requires(const H2& h) { { h.pid() } -> std::convertible_to<pid>; })
+  start_result(const start_result<H2>& o)  // NOLINT: implicit, so a start_link is a child's start as it is
+      : status_(o.status()), handle_(o.handle().pid()), reason_(o.reason()), holder_(o.holder()) {}
 
   [[nodiscard]] start_status status() const noexcept { return status_; }
   [[nodiscard]] bool ok() const noexcept { return status_ == start_status::ok; }
@@ -95,6 +111,9 @@ struct fmt::formatter<troupe::start_result<H>> : fmt::formatter<fmt::string_view
       case s::ok: return fmt::format_to(ctx.out(), "{{ok,{}}}", r.handle());
       case s::ignore: return fmt::format_to(ctx.out(), "ignore");
       case s::already_started: return fmt::format_to(ctx.out(), "{{error,{{already_started,{}}}}}", r.holder());
+      case s::already_present: return fmt::format_to(ctx.out(), "{{error,already_present}}");
+      case s::running: return fmt::format_to(ctx.out(), "{{error,running}}");
+      case s::not_found: return fmt::format_to(ctx.out(), "{{error,not_found}}");
       case s::error: break;
     }
     return fmt::format_to(ctx.out(), "{{error,{}}}", r.reason());
