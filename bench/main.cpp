@@ -22,7 +22,8 @@ const std::map<std::string, workload_fn> workloads = {
     {"spawn", bench::spawn_blocked}, {"spawn_exit", bench::spawn_exit}, {"ring", bench::ring},
     {"pingpong", bench::pingpong},   {"skynet", bench::skynet},         {"fanin", bench::fanin},
     {"link_exit", bench::link_exit}, {"monitor_down", bench::monitor_down},
-    {"throw_catch", bench::throw_catch},
+    {"throw_catch", bench::throw_catch}, {"genserver_call", bench::genserver_call},
+    {"supervisor_restart", bench::supervisor_restart},
 };
 
 // The standard set: each entry is a workload with its arguments.
@@ -39,6 +40,10 @@ const std::vector<std::pair<std::string, std::map<std::string, std::string>>> st
     {"monitor_down", {}},
     {"throw_catch", {{"traces", "0"}}},
     {"throw_catch", {{"traces", "1"}}},
+    {"genserver_call", {{"clients", "1"}}},
+    {"genserver_call", {{"n", "10000"}, {"clients", "100"}}},
+    {"genserver_call", {{"clients", "1"}, {"backlog", "100000"}}},
+    {"supervisor_restart", {}},
 };
 
 int usage() {

@@ -15,5 +15,7 @@ void fanin(const args& a);
 void link_exit(const args& a);
 void monitor_down(const args& a);
 void throw_catch(const args& a);
+void genserver_call(const args& a);
+void supervisor_restart(const args& a);
 
 }  // namespace bench

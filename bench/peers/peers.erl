@@ -166,10 +166,10 @@ run("genserver_call", O) ->
            [{calls_per_sec, rate(N * Clients, T)}, {seconds, secs(T)}]);
 
 run("supervisor_restart", O) ->
-    %% A one_for_one peers_sup with one peers_crasher child. n times: send the
-    %% current child (from supervisor:which_children/1) a cast, on which it
-    %% exits with reason `crash`, then ask the supervisor until it lists a new
-    %% child pid. Crash and supervisor reports are off (logger level none).
+    %% A one_for_one peers_sup with one peers_crasher child. n times: monitor
+    %% the current child (from supervisor:which_children/1), send it a cast on
+    %% which it exits with reason `crash`, wait for its DOWN, then ask the
+    %% supervisor until it lists a new child pid (as troupe-bench does). Crash and supervisor reports are off (logger level none).
     %% OTP's supervisor keeps the time of every restart within the period
     %% (here the current and the previous second) in a list that it walks
     %% on each restart, so the rate falls as n grows until the list's length
@@ -265,7 +265,10 @@ call_loop(K, Server) -> 0 = gen_server:call(Server, get), call_loop(K - 1, Serve
 
 restart_loop(0, _, _) -> ok;
 restart_loop(K, Sup, Child) ->
+    %% As troupe's driver: wait for the crash, then ask for the new child.
+    Ref = erlang:monitor(process, Child),
     gen_server:cast(Child, crash),
+    receive {'DOWN', Ref, process, _, _} -> ok end,
     restart_loop(K - 1, Sup, new_child(Sup, Child)).
 
 %% The supervisor's child pid once it is no longer Old.
