@@ -35,7 +35,7 @@ void report_server_crash(pid self, const message_node* last, const std::string& 
         "** Generic server {} terminating\n** Last message in was {}\n** When Server state == {}\n"
         "** Reason for termination ==\n** {}",
         who(self), describe(last), state, reason);
-    if (!reason.stack().empty()) text += fmt::format("\n{}", reason.stack());
+    // (The stack of an exception follows in the process's crash report.)
     logger()->error("{}", text);
   } catch (...) {
     // Out of memory: the runtime's own crash report still follows.

@@ -198,7 +198,7 @@ class server_loop {
   }
 
   template <class... Ts>
-  bool try_listed(message_node* m, next_action& out, std::tuple<Ts...>*) {
+  bool try_listed([[maybe_unused]] message_node* m, [[maybe_unused]] next_action& out, std::tuple<Ts...>*) {
     return (try_info<Ts>(m, out) || ...);
   }
 

@@ -10,6 +10,12 @@
 #include <type_traits>
 #include <utility>
 
+#include <cxxabi.h>
+
+#include <cstdlib>
+#include <string>
+#include <typeinfo>
+
 #include <fmt/format.h>
 
 #include "troupe/detail/message_node.hpp"
@@ -140,6 +146,13 @@ concept handles_info = requires(S& s, Msg&& m) { s.handle_info(std::forward<Msg>
 template <class S, class C>
 concept handles_continue = requires(S& s, C&& c) { s.handle_continue(std::forward<C>(c)); };
 
+/// A type's name as written (for reports of requests that do not format).
+inline std::string readable_type_name(const std::type_info& t) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> out(abi::__cxa_demangle(t.name(), nullptr, nullptr, &status), std::free);
+  return status == 0 && out ? std::string(out.get()) : std::string(t.name());
+}
+
 /// A handle_continue to run next; made by continue_with, which knows S.
 struct continuation {
   virtual ~continuation() = default;
@@ -157,7 +170,7 @@ struct fmt::formatter<troupe::detail::call_envelope<S, Req>> : fmt::formatter<fm
       return fmt::format_to(ctx.out(), "{{'$gen_call',{{{},#Ref<0.{}>}},{}}}", e.from.caller, e.from.alias, e.request);
     else
       return fmt::format_to(ctx.out(), "{{'$gen_call',{{{},#Ref<0.{}>}},<{}>}}", e.from.caller, e.from.alias,
-                            typeid(Req).name());
+                            troupe::detail::readable_type_name(typeid(Req)));
   }
 };
 
@@ -168,6 +181,6 @@ struct fmt::formatter<troupe::detail::cast_envelope<S, Msg>> : fmt::formatter<fm
     if constexpr (fmt::is_formattable<Msg>::value)
       return fmt::format_to(ctx.out(), "{{'$gen_cast',{}}}", e.message);
     else
-      return fmt::format_to(ctx.out(), "{{'$gen_cast',<{}>}}", typeid(Msg).name());
+      return fmt::format_to(ctx.out(), "{{'$gen_cast',<{}>}}", troupe::detail::readable_type_name(typeid(Msg)));
   }
 };
