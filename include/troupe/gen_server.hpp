@@ -260,7 +260,7 @@ message_node* call_request(pid server, message_node* request, from_raw& from, co
 void stop_server(pid server, exit_reason reason, std::chrono::nanoseconds timeout);
 
 template <class S, class... A>
-[[noreturn]] void server_main(start_ack_to to, pid parent, std::string name, A&&... args);
+class server_body;
 
 template <class S, class... A>
 start_result<server<S>> start_server(const server_options& o, bool link, A&&... args) {
@@ -268,11 +268,8 @@ start_result<server<S>> start_server(const server_options& o, bool link, A&&... 
                 "troupe::gen_server: the server class cannot be constructed from these start arguments");
   const start_ack_to to = start_ack_address();
   const pid parent = link ? self() : pid{};
-  closure* body = bind_closure(
-      [to, parent, name = o.name](auto&&... a) mutable {
-        server_main<S>(to, parent, std::move(name), std::forward<decltype(a)>(a)...);
-      },
-      std::forward<A>(args)...);
+  closure* body = make_closure(
+      server_body<S, std::decay_t<A>...>(to, parent, o.name, std::decay_t<A>(owned(std::forward<A>(args)))...));
   const std::chrono::nanoseconds t = o.start_timeout == infinity ? std::chrono::nanoseconds(-1) : o.start_timeout;
   return start_result<server<S>>(sync_start(o.spawn, link, body, to, t));
 }

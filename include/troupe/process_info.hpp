@@ -30,6 +30,7 @@ struct process_snapshot {
   std::size_t heap_bytes = 0;   // bytes allocated from troupe::heap()
   std::size_t stack_size = 0;   // address space of its stack (0 before it first runs)
   bool shares_stack = false;    // takes turns on a shared stack (runtime_options::dedicated_stacks)
+  bool stackless = false;       // a message handler at rest: it holds no stack (troupe/handler.hpp)
   std::vector<pid> links;
   std::vector<pid> monitors;      // processes it monitors
   std::vector<pid> monitored_by;  // processes monitoring it

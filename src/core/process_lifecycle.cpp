@@ -19,13 +19,20 @@ namespace {
 // Runs the process body and says why it ended (and whether that is its own
 // failure, which gets a crash report); nothing escapes, so the fiber never
 // unwinds past its entry point.
-__attribute__((noinline)) exit_reason run_body(process* p, bool& report) noexcept {
+__attribute__((noinline)) exit_reason run_body(process* p, bool& report, bool& rests) noexcept {
   exit_reason reason;
   report = false;
+  rests = false;
   bool own_failure = false;  // an exception of its own escaped
   try {
     check_signals(p);
     p->body->run(p->body);
+    // A message handler that returned to rest keeps its body for the next
+    // message (unless it must end: then it ends as below).
+    if (std::exchange(p->rest_requested, false) && p->doomed == doom::none) {
+      rests = true;
+      return reason;
+    }
   } catch (forced_exit& e) {
     reason = std::move(e.reason);
     report = !e.from_signal;
@@ -37,6 +44,7 @@ __attribute__((noinline)) exit_reason run_body(process* p, bool& report) noexcep
   }
   // From here on nothing is raised in it: the closure's destructors may call
   // into the runtime (send, say) but cannot be unwound.
+  p->rest_requested = false;
   p->finishing = true;
   // A process that swallowed its forced exit and returned, or whose doom
   // came while it was unwinding, ends with the doom's reason; an exception
@@ -70,9 +78,13 @@ void process_entry(transfer_t t) {
   {
     // Scoped: nothing on this frame outlives the switch below, which never
     // returns.
-    bool report = false;
-    const exit_reason reason = run_body(p, report);
-    exit_process(p, reason, report);
+    bool report = false, rests = false;
+    const exit_reason reason = run_body(p, report, rests);
+    if (rests) {
+      switch_out(p, switch_reason::rest);  // never returns: the next message starts the body afresh
+    } else {
+      exit_process(p, reason, report);
+    }
   }
   switch_out(p, switch_reason::exit);
   __builtin_unreachable();
@@ -110,6 +122,7 @@ void recycle(runtime_impl& rt, process* p, record_cache* cache) noexcept {
   p->crash_noted = false;
   p->doomed = doom::none;
   p->finishing = false;
+  p->rest_requested = false;
   p->doomed_slices = 0;
   p->forced_alive = 0;
   p->eh = eh_state{};  // an abandoned process may have been inside a catch

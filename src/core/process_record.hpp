@@ -29,11 +29,12 @@ enum class pstate : std::uint32_t {
   running,        // on a scheduler
   waiting_msg,    // parked in receive (the mailbox word holds the wake-up)
   waiting_timer,  // parked in sleep_for: only its timer (or a signal) wakes it
+  resting,        // a message handler waiting with no stack: its body runs afresh on the next message
   exiting,
 };
 
 /// Why a process switched away from its stack.
-enum class switch_reason : std::uint8_t { yield, wait_msg, wait_timer, exit, stack_overflow, abandon };
+enum class switch_reason : std::uint8_t { yield, wait_msg, wait_timer, rest, exit, stack_overflow, abandon };
 
 /// How far a process is on its way out after the runtime decided it must end
 /// (an exit signal it does not trap, shutdown, exit/1, max_heap_size).
@@ -102,6 +103,7 @@ struct alignas(64) process {
   bool crash_noted = false;  // ext->crash_message is set (cleared by the next receive)
   doom doomed = doom::none;   // owner only
   bool finishing = false;     // its body is done: it only cleans up on the way out
+  bool rest_requested = false;  // owner only: its body returns to rest, not to exit (detail::rest_on_return)
   std::uint8_t doomed_slices = 0;  // slices ended with a doom pending (see charge_quietly)
   std::uint32_t forced_alive = 0;  // its forced_exit objects in existence
 #ifdef TROUPE_TSAN

@@ -350,7 +350,8 @@ void scheduler::after_switch(fcontext_t from) {
   // take the stack, and the scrub would wipe its frames and the sharing
   // would save the dead one's.
   if (prev->share.load(std::memory_order_relaxed) && prev->reason != switch_reason::exit &&
-      prev->reason != switch_reason::stack_overflow && prev->reason != switch_reason::abandon) {
+      prev->reason != switch_reason::rest && prev->reason != switch_reason::stack_overflow &&
+      prev->reason != switch_reason::abandon) {
     leave_shared(prev, /*ended=*/false);
   }
   switch (prev->reason) {
@@ -375,6 +376,14 @@ void scheduler::after_switch(fcontext_t from) {
       }
       return;
     }
+    case switch_reason::rest:
+      // Nothing of it is on the stack: give the stack back, then park as a
+      // receive does; the next message starts its body on a fresh stack.
+      release_stack(prev);
+      prev->state.store(pstate::resting, std::memory_order_relaxed);
+      if (!prev->mbox.try_block(prev->saved_count.load(std::memory_order_relaxed), prev->mbox_counted)) return requeue(prev);
+      if (prev->signals.load(std::memory_order_seq_cst) != 0 && prev->mbox.try_unblock()) requeue(prev);
+      return;
     case switch_reason::exit:
       finish(prev);
       return;
@@ -507,6 +516,11 @@ void scheduler::make_context(process* p) {
 }
 
 void scheduler::finish(process* p) noexcept {
+  release_stack(p);
+  recycle(rt, p, &records);
+}
+
+void scheduler::release_stack(process* p) noexcept {
   if (p->share.load(std::memory_order_relaxed)) {
     leave_shared(p, /*ended=*/true);
     p->share.store(nullptr, std::memory_order_relaxed);
@@ -520,7 +534,6 @@ void scheduler::finish(process* p) noexcept {
   __tsan_destroy_fiber(p->tsan_fiber);
   p->tsan_fiber = nullptr;
 #endif
-  recycle(rt, p, &records);
 }
 
 void switch_out(process* p, switch_reason why) {
@@ -528,7 +541,7 @@ void switch_out(process* p, switch_reason why) {
   scheduler* s = p->sched;
   s->slice_left_ = why == switch_reason::yield ? 0 : p->budget;
   s->pending_prev_ = p;
-  const bool for_good = why == switch_reason::exit || why == switch_reason::abandon;
+  const bool for_good = why == switch_reason::exit || why == switch_reason::rest || why == switch_reason::abandon;
   eh_save(s->eh, p->eh);
   transfer_t t;
   // An abandoned process is settled from the loop (finish_abandoned works

@@ -86,6 +86,8 @@ class scheduler {
   void make_context(process* p);
   void leave_shared(process* p, bool ended);
   void finish(process* p) noexcept;
+  // Gives back the stack of a process that is done with it (ends, or rests).
+  void release_stack(process* p) noexcept;
   void finish_overflowed(process* p) noexcept;
   void finish_abandoned(process* p, const exit_reason& reason, bool report) noexcept;
   static void arm_canary(process* p) noexcept;

@@ -18,6 +18,7 @@ process_status status_of(pstate s) {
     case pstate::running: return process_status::running;
     case pstate::runnable: return process_status::runnable;
     case pstate::waiting_msg:
+    case pstate::resting:
     case pstate::waiting_timer: return process_status::waiting;
     default: return process_status::exited;
   }
@@ -41,6 +42,7 @@ std::optional<process_snapshot> process_info(pid id) {
   info.reductions = p->reductions.load(std::memory_order_relaxed);
   info.stack_size = stack_pool::reserved_size(p->stack_request.load(std::memory_order_relaxed));
   info.shares_stack = p->share.load(std::memory_order_relaxed) != nullptr;
+  info.stackless = st == pstate::resting;
   info.trap_exit = p->trap_exit.load(std::memory_order_relaxed);
   if (x) {
     ensure_headroom();

@@ -11,6 +11,7 @@
 
 #include "troupe/any_message.hpp"
 #include "troupe/detail/forced_exit.hpp"
+#include "troupe/handler.hpp"
 #include "troupe/gen_server.hpp"
 #include "troupe/links.hpp"
 #include "troupe/receive.hpp"
@@ -116,7 +117,10 @@ class server_loop {
  public:
   server_loop(S& s, pid parent) noexcept : s_(s), parent_(parent) {}
 
-  [[noreturn]] void run(next_action next) {
+  /// Handles messages until the mailbox is empty with no timeout pending:
+  /// then returns, and the process rests (holds no stack) until the next
+  /// message. A callback's timeout is waited for on the stack.
+  void run_until_rest(next_action& next) {
     for (;;) {
       while (!next.stops()) {
         if (auto c = next_action::access::take_continue(next)) {
@@ -124,8 +128,9 @@ class server_loop {
           continue;
         }
         recv_cursor cur = recv_begin();
-        message_node* m = take_next(cur, next.timeout());
+        message_node* m = next.timeout().count() < 0 ? take_now(cur) : take_next(cur, next.timeout());
         if (!m) {
+          if (next.timeout().count() < 0) return;
           next = guarded(nullptr, [&] { return info(idle_timeout{}, cur.handling); });
           continue;
         }
@@ -250,38 +255,58 @@ class server_loop {
   pid parent_;
 };
 
+/// A gen_server process's body, run afresh on each message after a rest:
+/// the first run starts the server (init and the ack), every run handles
+/// what has come. The server object lives here, not on the stack.
 template <class S, class... A>
-[[noreturn]] void server_main(start_ack_to to, pid parent, std::string name, A&&... args) {
-  if (!name.empty()) {
+class server_body {
+ public:
+  server_body(start_ack_to to, pid parent, std::string name, A... args)
+      : to_(to), parent_(parent), name_(std::move(name)), args_(std::move(args)...) {}
+
+  void operator()() {
+    if (!s_) start();
+    server_loop<S>(*s_, parent_).run_until_rest(next_);
+    rest_on_return();
+  }
+
+ private:
+  void start() {
+    if (!name_.empty()) {
+      try {
+        register_name(name_, troupe::self());
+      } catch (const std::invalid_argument&) {
+        ack_start(to_, start_status::already_started, {}, whereis(name_));
+        troupe::exit(exit_reason::normal());
+      }
+    }
     try {
-      register_name(name, troupe::self());
-    } catch (const std::invalid_argument&) {
-      ack_start(to, start_status::already_started, {}, whereis(name));
+      std::apply([&](A&... a) { s_.emplace(std::move(a)...); }, args_);
+      if constexpr (requires { s_->init(); }) next_ = as_next([&] { return s_->init(); });
+    } catch (const forced_exit&) {
+      throw;
+    } catch (...) {
+      exit_reason why = reason_from_current_exception();
+      ack_start(to_, start_status::error, why);
+      troupe::exit(std::move(why));
+    }
+    if (next_.ignores()) {
+      ack_start(to_, start_status::ignore);
       troupe::exit(exit_reason::normal());
     }
+    if (next_.stops()) {
+      ack_start(to_, start_status::error, next_.reason());
+      troupe::exit(next_.reason());
+    }
+    ack_start(to_, start_status::ok);
   }
-  std::optional<S> s;
-  next_action first;
-  try {
-    s.emplace(std::forward<A>(args)...);
-    if constexpr (requires { s->init(); }) first = as_next([&] { return s->init(); });
-  } catch (const forced_exit&) {
-    throw;
-  } catch (...) {
-    exit_reason why = reason_from_current_exception();
-    ack_start(to, start_status::error, why);
-    troupe::exit(std::move(why));
-  }
-  if (first.ignores()) {
-    ack_start(to, start_status::ignore);
-    troupe::exit(exit_reason::normal());
-  }
-  if (first.stops()) {
-    ack_start(to, start_status::error, first.reason());
-    troupe::exit(first.reason());
-  }
-  ack_start(to, start_status::ok);
-  server_loop<S>(*s, parent).run(std::move(first));
-}
+
+  start_ack_to to_;
+  pid parent_;
+  std::string name_;
+  std::tuple<A...> args_;
+  std::optional<S> s_;
+  next_action next_;
+};
 
 }  // namespace troupe::detail
