@@ -6,6 +6,7 @@
 
 #include <vector>
 
+#include "troupe/dynamic_supervisor.hpp"
 #include "troupe/gen_server.hpp"
 #include "troupe/log.hpp"
 #include "troupe/supervisor.hpp"
@@ -27,7 +28,39 @@ struct crasher : troupe::gen_server<crasher> {
   void handle_cast(crash) { troupe::exit(troupe::exit_reason::user("crash")); }
 };
 
+struct idle : troupe::gen_server<idle> {
+  std::int64_t id;
+  explicit idle(std::int64_t i) : id(i) {}
+  std::int64_t handle_call(get) { return id; }
+};
+
 }  // namespace
+
+// n small gen_servers started under a dynamic supervisor, all idle: the time
+// to start them and what each costs (RSS delta / n).
+void genserver_idle(const args& a) {
+  const std::int64_t n = a.count("n", 1'000'000);
+  troupe::runtime rt(a.runtime());
+  std::int64_t rss0 = 0, rss1 = 0;
+  const double secs = rt.run([&] {
+    auto sup = troupe::dynamic_supervisor<std::int64_t>::start_link([](std::int64_t i) {
+                 return idle::start_link(i);
+               }).value();
+    rss0 = rss_bytes();
+    const auto t0 = std::chrono::steady_clock::now();
+    for (std::int64_t i = 0; i < n; ++i) sup.start_child(i).value();
+    const double t = seconds_since(t0);
+    rss1 = rss_bytes();
+    troupe::unlink(sup.pid());
+    const troupe::monitor_ref ref = troupe::monitor(sup.pid());
+    troupe::exit(sup.pid(), troupe::exit_reason::shutdown());
+    troupe::receive(troupe::when([ref](const troupe::down_message& d) { return d.ref == ref; },
+                                 [](troupe::down_message&&) {}));
+    return t;
+  });
+  result("genserver_idle", kv("n", n), kv("schedulers", rt.schedulers()), kv("start_seconds", secs),
+         kv("bytes_per_server", (rss1 - rss0) / n));
+}
 
 // `clients` processes each make `n` calls to one server; with `backlog`, each
 // client first queues that many unrelated messages in its own mailbox.

@@ -23,6 +23,7 @@ const std::map<std::string, workload_fn> workloads = {
     {"pingpong", bench::pingpong},   {"skynet", bench::skynet},         {"fanin", bench::fanin},
     {"link_exit", bench::link_exit}, {"monitor_down", bench::monitor_down},
     {"throw_catch", bench::throw_catch}, {"genserver_call", bench::genserver_call},
+    {"genserver_idle", bench::genserver_idle},
     {"supervisor_restart", bench::supervisor_restart},
 };
 
@@ -43,6 +44,7 @@ const std::vector<std::pair<std::string, std::map<std::string, std::string>>> st
     {"genserver_call", {{"clients", "1"}}},
     {"genserver_call", {{"n", "10000"}, {"clients", "100"}}},
     {"genserver_call", {{"clients", "1"}, {"backlog", "100000"}}},
+    {"genserver_idle", {}},
     {"supervisor_restart", {}},
 };
 

@@ -16,6 +16,7 @@ void link_exit(const args& a);
 void monitor_down(const args& a);
 void throw_catch(const args& a);
 void genserver_call(const args& a);
+void genserver_idle(const args& a);
 void supervisor_restart(const args& a);
 
 }  // namespace bench

@@ -2,6 +2,8 @@
 
 #include "troupe/supervisor.hpp"
 
+#include "troupe/detail/supervision.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <deque>
@@ -29,20 +31,7 @@ child_spec supervisor_child(std::string id, std::function<start_result<pid>()> s
 
 namespace {
 
-constexpr std::string_view name_of(restart_type r) {
-  switch (r) {
-    case restart_type::permanent: return "permanent";
-    case restart_type::transient: return "transient";
-    case restart_type::temporary: return "temporary";
-  }
-  return "?";
-}
-constexpr std::string_view name_of(child_type t) { return t == child_type::worker ? "worker" : "supervisor"; }
-
-shutdown_policy policy_of(const child_spec& s) {
-  if (s.shutdown) return *s.shutdown;
-  return s.type == child_type::worker ? shutdown_policy::after(std::chrono::seconds(5)) : shutdown_policy::never_kill();
-}
+shutdown_policy policy_of(const child_spec& s) { return s.shutdown ? *s.shutdown : detail::default_shutdown(s.type); }
 
 // What an invalid spec is wrong with, or empty.
 std::string spec_error(const child_spec& s) {
@@ -88,7 +77,8 @@ namespace detail {
 
 class supervisor_server : public gen_server<supervisor_server> {
  public:
-  supervisor_server(supervisor_flags flags, std::vector<child_spec> specs) : flags_(flags) {
+  supervisor_server(supervisor_flags flags, std::vector<child_spec> specs)
+      : flags_(flags), restarts_(flags.max_restarts, flags.max_seconds) {
     trap_exit(true);
     for (child_spec& s : specs) children_.push_back({std::move(s), pid{}});
   }
@@ -210,18 +200,9 @@ class supervisor_server : public gen_server<supervisor_server> {
     return r;
   }
 
-  // Counts a restart; false when there were more than max_restarts within
-  // max_seconds.
-  bool add_restart() {
-    const auto now = std::chrono::steady_clock::now();
-    restarts_.push_back(now);
-    while (!restarts_.empty() && now - restarts_.front() > flags_.max_seconds) restarts_.pop_front();
-    return static_cast<int>(restarts_.size()) <= flags_.max_restarts;
-  }
-
   next_action restart(std::size_t i) {
     for (;;) {
-      if (!add_restart()) {
+      if (!restarts_.add()) {
         report("shutdown", exit_reason::user("reached_max_restart_intensity"), children_[i]);
         return stop(exit_reason::shutdown());
       }
@@ -256,35 +237,8 @@ class supervisor_server : public gen_server<supervisor_server> {
 
   // Stops a running child by its shutdown policy and forgets its pid.
   void shut_down(child& c) {
-    const pid p = c.running;
-    if (!p) return;
-    c.running = pid{};
-    const shutdown_policy pol = policy_of(c.spec);
-    const monitor_ref ref = monitor(p);
-    unlink(p);
-    auto wait_down = [&](std::chrono::nanoseconds t) -> std::optional<exit_reason> {
-      return receive(when([&](const down_message& d) { return d.ref == ref; },
-                          [](down_message&& d) { return std::optional<exit_reason>(std::move(d.reason)); }),
-                     after(t, [] { return std::optional<exit_reason>(); }));
-    };
-    std::optional<exit_reason> got;
-    if (pol.brutal) {
-      troupe::exit(p, exit_reason::kill());
-      got = wait_down(infinity);
-      if (!got->is(exit_kind::killed) && !got->is(exit_kind::noproc)) report("shutdown_error", *got, c, p);
-    } else {
-      troupe::exit(p, exit_reason::shutdown());
-      got = wait_down(pol.timeout);
-      if (!got) {
-        troupe::exit(p, exit_reason::kill());
-        got = wait_down(infinity);
-        report("shutdown_error", *got, c, p);
-      } else if (!got->is(exit_kind::shutdown) && !got->is(exit_kind::noproc)) {
-        report("shutdown_error", *got, c, p);
-      }
-    }
-    // An exit message it sent before the unlink is stale now.
-    receive(when([&](const exit_message& m) { return m.from == p; }, [](exit_message&&) {}), after(std::chrono::nanoseconds(0), [] {}));
+    const pid p = std::exchange(c.running, pid{});
+    if (p) shut_down_child(p, policy_of(c.spec), c.spec.id, c.spec.restart, c.spec.type);
   }
 
   void stop_all() {
@@ -292,21 +246,12 @@ class supervisor_server : public gen_server<supervisor_server> {
   }
 
   void report(std::string_view context, const exit_reason& reason, const child& c, pid p = {}) const {
-    try {
-      const pid me = troupe::self();
-      const auto name = registered_name(me);
-      logger()->error(
-          "Supervisor report\n    supervisor: {}\n    errorContext: {}\n    reason: {}\n"
-          "    offender: [{{pid,{}}},{{id,{}}},{{restart_type,{}}},{{child_type,{}}}]",
-          name ? *name : fmt::format("{}", me), context, reason, p ? fmt::format("{}", p) : "undefined", c.spec.id,
-          name_of(c.spec.restart), name_of(c.spec.type));
-    } catch (...) {
-    }
+    report_supervisor(context, reason, p, c.spec.id, c.spec.restart, c.spec.type);
   }
 
   supervisor_flags flags_;
   std::vector<child> children_;
-  std::deque<std::chrono::steady_clock::time_point> restarts_;
+  restart_window restarts_;
 };
 
 }  // namespace detail

@@ -33,25 +33,37 @@ start_result<pid> sync_start(spawn_options opts, bool link, closure* body, start
     ~alias_off() { set_active_alias(0); }
   } off;
   opts.link = link;
+  // As proc_lib: a linked start learns of an early death through the link
+  // (an exit message when trapping; else the signal ends the starter too),
+  // so only an unlinked start needs a monitor. That also leaves a linked
+  // server without monitor bookkeeping for life.
   monitor_ref mon;
-  const pid child = spawn_closure(opts, body, &mon);
+  const pid child = spawn_closure(opts, body, link ? nullptr : &mon);
   const std::int64_t deadline = timeout.count() < 0 ? -1 : deadline_after(timeout);
   const message_type* const ack_type = type_of<start_ack>();
   const message_type* const down_type = type_of<down_message>();
+  const message_type* const exit_type = type_of<exit_message>();
+  auto drop_monitor = [&] {
+    if (!link && !demonitor(mon)) discard_after(mark, [&](message_node* n) {
+        return n->type == down_type && payload<down_message>(n).ref == mon;
+      });
+  };
   recv_cursor c = recv_begin_at(mark);
   for (;;) {
     while (message_node* m = recv_peek(c)) {
       if (m->type == ack_type && payload<start_ack>(m).alias == to.alias) {
         node_guard g(recv_take(c), c.handling);
         start_ack& ack = payload<start_ack>(m);
-        if (!demonitor(mon)) discard_after(mark, [&](message_node* n) {
-            return n->type == down_type && payload<down_message>(n).ref == mon;
-          });
+        drop_monitor();
         return {ack.status, ack.status == start_status::ok ? child : pid{}, std::move(ack.reason), ack.holder};
       }
-      if (m->type == down_type && payload<down_message>(m).ref == mon) {
+      if (!link && m->type == down_type && payload<down_message>(m).ref == mon) {
         node_guard g(recv_take(c), c.handling);
         return {start_status::error, pid{}, payload<down_message>(m).reason};
+      }
+      if (link && m->type == exit_type && payload<exit_message>(m).from == child) {
+        // Left in the mailbox, as OTP 25 leaves it.
+        return {start_status::error, pid{}, payload<exit_message>(m).reason};
       }
       recv_skip(c);
     }
@@ -60,9 +72,7 @@ start_result<pid> sync_start(spawn_options opts, bool link, closure* body, start
   // Timed out: as proc_lib, kill it and say so.
   if (link) unlink(child);
   exit(child, exit_reason::kill());
-  if (!demonitor(mon)) discard_after(mark, [&](message_node* n) {
-      return n->type == down_type && payload<down_message>(n).ref == mon;
-    });
+  drop_monitor();
   return {start_status::error, pid{}, exit_reason::timeout()};
 }
 
