@@ -39,11 +39,11 @@ void set_up_spawn(process* p, pid id, process* parent, const spawn_options& opts
     {
       process_ext& px = ext_of(parent);
       std::lock_guard lock(px.mu);
-      px.monitors.emplace(ref, id);
+      px.tables().monitors.emplace(ref, id);
     }
     process_ext& cx = ext_of(p);
     std::lock_guard lock(cx.mu);
-    cx.monitored_by.emplace(ref, parent->pid());
+    cx.tables().monitored_by.emplace(ref, parent->pid());
     *monitor = monitor_ref_access::make(ref);
   }
 }

@@ -214,21 +214,19 @@ void note_crash_message(const message_node* n) noexcept {
 }
 
 void exit_process(process* p, const exit_reason& reason, bool report) noexcept {
+  static const std::unordered_map<std::uint64_t, troupe::pid> no_monitors;
   const troupe::pid me = p->pid();
   runtime_impl* rt = the_runtime.load(std::memory_order_acquire);
   process_ext* x = p->ext.load(std::memory_order_acquire);
   std::string name, last_message;
   if (x && rt) {
     std::unordered_set<troupe::pid> links;
-    std::unordered_map<std::uint64_t, troupe::pid> monitors, monitored_by;
-    std::unordered_map<std::uint64_t, std::string> monitor_names;
+    std::unique_ptr<monitor_tables> tables;
     {
       std::lock_guard lock(x->mu);
       x->exiting = true;
       links.swap(x->links);
-      monitors.swap(x->monitors);
-      monitored_by.swap(x->monitored_by);
-      monitor_names.swap(x->monitor_names);
+      tables = std::move(x->mon);
       x->exits.clear();
       name = x->name;
       last_message = x->crash_message;
@@ -237,12 +235,12 @@ void exit_process(process* p, const exit_reason& reason, bool report) noexcept {
     try {
       // `kill` itself never travels on: the killed process exits `killed`.
       for (troupe::pid l : links) post_exit_signal(l, me, reason, /*from_link=*/true);
-      for (auto& [ref, watcher] : monitored_by) {
+      for (auto& [ref, watcher] : tables ? tables->monitored_by : no_monitors) {
         process* w = rt->table.lookup(watcher);
         if (!w) continue;
         std::string by_name;
-        if (!monitor_names.empty()) {
-          if (auto it = monitor_names.find(ref); it != monitor_names.end()) by_name = std::move(it->second);
+        if (!tables->monitor_names.empty()) {
+          if (auto it = tables->monitor_names.find(ref); it != tables->monitor_names.end()) by_name = std::move(it->second);
         }
         message_node* down = make_message<down_message>(down_message{monitor_ref_access::make(ref), me, reason, std::move(by_name)});
         // The monitor belongs to whoever removes it from the watcher's map:
@@ -251,17 +249,17 @@ void exit_process(process* p, const exit_reason& reason, bool report) noexcept {
         // a demonitor that got there first (then no message, as OTP promises).
         process_ext& wx = ext_of(w);
         std::lock_guard lock(wx.mu);
-        if (wx.monitors.erase(ref) != 0) {
+        if (wx.mon && wx.mon->monitors.erase(ref) != 0) {
           post(watcher, down);
         } else {
           destroy_message(down);
         }
       }
-      for (auto& [ref, target] : monitors) {
+      for (auto& [ref, target] : tables ? tables->monitors : no_monitors) {
         if (process* t = rt->table.lookup(target)) {
           process_ext& tx = ext_of(t);
           std::lock_guard lock(tx.mu);
-          tx.monitored_by.erase(ref);
+          tx.forget_watcher(ref);
         }
       }
     } catch (...) {

@@ -75,9 +75,9 @@ monitor_ref monitor_process(process* watcher, troupe::pid target_id, std::string
     process_ext& tx = ext_of(t);
     lock_pair lock(wx, tx);
     if (alive(t, target_id, tx)) {
-      tx.monitored_by.emplace(ref.id(), watcher->pid());
-      if (!name.empty()) tx.monitor_names.emplace(ref.id(), name);
-      wx.monitors.emplace(ref.id(), target_id);
+      tx.tables().monitored_by.emplace(ref.id(), watcher->pid());
+      if (!name.empty()) tx.tables().monitor_names.emplace(ref.id(), name);
+      wx.tables().monitors.emplace(ref.id(), target_id);
       set = true;
     }
   }
@@ -157,17 +157,19 @@ bool demonitor(monitor_ref ref, bool flush) {
   pid target;
   {
     std::lock_guard lock(mx.mu);
-    auto it = mx.monitors.find(ref.id());
-    if (it != mx.monitors.end()) {
-      target = it->second;
-      mx.monitors.erase(it);
+    if (mx.mon) {
+      auto it = mx.mon->monitors.find(ref.id());
+      if (it != mx.mon->monitors.end()) {
+        target = it->second;
+        mx.mon->monitors.erase(it);
+      }
     }
   }
   if (target) {
     if (process* t = rt->table.lookup(target)) {
       process_ext& tx = ext_of(t);
       std::lock_guard lock(tx.mu);
-      if (alive(t, target, tx)) tx.monitored_by.erase(ref.id());
+      if (alive(t, target, tx)) tx.forget_watcher(ref.id());
     }
   }
   if (flush) flush_down(me, ref);

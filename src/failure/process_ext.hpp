@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -25,13 +26,34 @@ struct pending_exit {
   bool from_link;  // a linked process died (vs. exit/2)
 };
 
+/// A process's monitors, both ways: made on first use, and freed when the
+/// last monitor on it goes (a server is monitored only for each call's
+/// length), so that an idle process pays nothing for them.
+struct monitor_tables {
+  std::unordered_map<std::uint64_t, troupe::pid> monitors;      // mine: ref -> target
+  std::unordered_map<std::uint64_t, troupe::pid> monitored_by;  // on me: ref -> watcher
+  std::unordered_map<std::uint64_t, std::string> monitor_names;  // on me, by name: ref -> the name used
+};
+
 struct process_ext {
   std::mutex mu;
   bool exiting = false;  // set as the process starts to exit: no new links or monitors
   std::unordered_set<troupe::pid> links;
-  std::unordered_map<std::uint64_t, troupe::pid> monitors;      // mine: ref -> target
-  std::unordered_map<std::uint64_t, troupe::pid> monitored_by;  // on me: ref -> watcher
-  std::unordered_map<std::uint64_t, std::string> monitor_names;  // on me, by name: ref -> the name used
+  std::unique_ptr<monitor_tables> mon;  // null: no monitors either way
+
+  /// Under mu.
+  monitor_tables& tables() {
+    if (!mon) mon = std::make_unique<monitor_tables>();
+    return *mon;
+  }
+  /// Under mu: drops monitor `ref` on this process (as its target), and the
+  /// tables once no monitor is left either way.
+  void forget_watcher(std::uint64_t ref) noexcept {
+    if (!mon) return;
+    mon->monitored_by.erase(ref);
+    if (!mon->monitor_names.empty()) mon->monitor_names.erase(ref);
+    if (mon->monitored_by.empty() && mon->monitors.empty()) mon.reset();
+  }
   std::vector<pending_exit> exits;  // owner only: signals pulled, not yet acted on
   std::string name;
   std::size_t max_heap = 0;
@@ -54,9 +76,7 @@ struct process_ext {
     std::lock_guard lock(mu);
     exiting = false;
     links.clear();
-    monitors.clear();
-    monitored_by.clear();
-    monitor_names.clear();
+    mon.reset();
     exits.clear();
     name.clear();
     max_heap = 0;
