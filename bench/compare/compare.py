@@ -34,6 +34,7 @@ METRICS = OrderedDict(
         ("monitor_down", ["per_sec"]),
         ("throw_catch", ["ns_per_throw"]),
         ("genserver_call", ["calls_per_sec"]),
+        ("genserver_idle", ["start_seconds", "bytes_per_server"]),
         ("supervisor_restart", ["restarts_per_sec"]),
     ]
 )
@@ -78,6 +79,8 @@ HIGHER_IS_BETTER = {
     "ns_per_roundtrip": False,
     "ns_per_throw": False,
     "bytes_per_process": False,
+    "start_seconds": False,
+    "bytes_per_server": False,
 }
 
 # Peers that cannot run a workload at all, with the reason.
@@ -229,7 +232,7 @@ def fmt_value(metric, v):
         return f"{v:.3g} /s"
     if metric in ("ns_per_roundtrip", "ns_per_throw"):
         return f"{v:.0f} ns" if v >= 100 else f"{v:.3g} ns"
-    if metric == "bytes_per_process":
+    if metric in ("bytes_per_process", "bytes_per_server"):
         return f"{v:.0f} B"
     if metric.endswith("seconds"):
         if v >= 1:

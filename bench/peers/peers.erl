@@ -143,6 +143,22 @@ run("throw_catch", O) ->
                            {trace_depth, case Traces of 1 -> TraceDepth; _ -> 0 end}],
            [{seconds, secs(T)}, {ns_per_throw, T / N}]);
 
+run("genserver_idle", O) ->
+    %% n idle peers_counter gen_servers under a simple_one_for_one supervisor:
+    %% the time to start them and the RSS delta per server.
+    N = opt(n, O, 1000000),
+    PageSize = list_to_integer(string:trim(os:cmd("getconf PAGESIZE"))),
+    {ok, Sup} = peers_idle_sup:start_link(),
+    Rss0 = rss(PageSize),
+    T0 = now_ns(),
+    start_idle(N, Sup),
+    T = now_ns() - T0,
+    Rss1 = rss(PageSize),
+    unlink(Sup),
+    exit(Sup, shutdown),
+    report("genserver_idle", [{n, N}],
+           [{start_seconds, secs(T)}, {bytes_per_server, (Rss1 - Rss0) div N}]);
+
 run("genserver_call", O) ->
     %% clients processes each make n gen_server:call(Server, get) calls to one
     %% peers_counter server. With backlog=B each client first sends itself B
@@ -262,6 +278,11 @@ fill_backlog(K) -> self() ! {backlog, K}, fill_backlog(K - 1).
 
 call_loop(0, _) -> ok;
 call_loop(K, Server) -> 0 = gen_server:call(Server, get), call_loop(K - 1, Server).
+
+start_idle(0, _) -> ok;
+start_idle(K, Sup) ->
+    {ok, _} = supervisor:start_child(Sup, [K]),
+    start_idle(K - 1, Sup).
 
 restart_loop(0, _, _) -> ok;
 restart_loop(K, Sup, Child) ->

@@ -106,6 +106,11 @@ func main() {
 		params = []kv{{"n", n}, {"clients", clients}, {"backlog", backlog}}
 		t := genserverCall(n, clients, backlog)
 		results = []kv{{"calls_per_sec", rate(n*clients, t)}, {"seconds", t.Seconds()}}
+	case "genserver_idle":
+		n := opt("n", 1000000)
+		params = []kv{{"n", n}}
+		t, bytes := genserverIdle(n)
+		results = []kv{{"start_seconds", t.Seconds()}, {"bytes_per_server", bytes}}
 	case "supervisor_restart":
 		n := opt("n", 20000)
 		params = []kv{{"n", n}}
@@ -434,4 +439,29 @@ func supervisorRestart(n int) time.Duration {
 	close(stop)
 	<-stopped
 	return t
+}
+
+// genserverIdle: n server goroutines, each with a small state, blocked on its
+// request channel (Go's idle "gen_server"); the time to start them and the
+// RSS delta per server.
+func genserverIdle(n int) (time.Duration, int) {
+	type req struct{ reply chan int }
+	rss0 := rss()
+	t0 := time.Now()
+	chans := make([]chan req, n)
+	for i := 0; i < n; i++ {
+		c := make(chan req)
+		chans[i] = c
+		go func(id int, c chan req) {
+			for r := range c {
+				r.reply <- id
+			}
+		}(i, c)
+	}
+	t := time.Since(t0)
+	rss1 := rss()
+	for _, c := range chans {
+		close(c)
+	}
+	return t, (rss1 - rss0) / n
 }

@@ -47,6 +47,7 @@ throw_catch n=1000 depth=10 traces=1
 genserver_call n=10000 clients=1
 genserver_call n=100 clients=100
 genserver_call n=10000 clients=1 backlog=1000
+genserver_idle n=10000
 supervisor_restart n=200
 EOF
     else
@@ -66,6 +67,7 @@ throw_catch n=100000 depth=10 traces=1
 genserver_call n=1000000 clients=1
 genserver_call n=10000 clients=100
 genserver_call n=1000000 clients=1 backlog=100000
+genserver_idle n=1000000
 supervisor_restart n=20000
 EOF
     fi
