@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs troupe's standard benchmark set next to the Erlang and Go peers
-# (bench/peers/) in one session and prints a Markdown comparison table.
+# (bench/peers/) in one session and prints a Markdown comparison table,
+# then draws the table's ratios as a PNG bar chart (with gnuplot).
 #
 #   bench/compare.sh [runs=N] [quick=1] [troupe=PATH] [only=troupe,erlang,go] [log=PATH]
 #
@@ -19,18 +20,28 @@
 #   only=LIST    comma-separated subset of troupe,erlang,go (default: all).
 #   log=PATH     raw log (default: /tmp/troupe-compare-DATE.log). It gets every
 #                RESULT/PEER line plus the header; the Markdown goes to stdout
-#                and to PATH with .md in place of .log.
+#                and to PATH with .md in place of .log, the chart to PATH with
+#                .png, and the ratios it is drawn from to PATH with .tsv.
 #
 # Ratios are oriented so that > 1 means troupe is better: troupe/peer for
 # rates (msgs_per_sec, per_sec), peer/troupe for times and sizes (seconds,
 # spawn_seconds, teardown_seconds, ns_per_roundtrip, ns_per_throw,
 # bytes_per_process).
 #
-# To re-make the table from an existing log:
-#   python3 bench/compare/compare.py LOG
+# The chart (RUN.png, beside RUN.md) has one row per table row (workload
+# configuration and metric) with a bar for the ratio vs Erlang and one vs Go,
+# on a log scale, each starting at the parity line 1.0: right of it troupe is
+# better, left of it the peer. It is bench/compare/ratios.gp drawing RUN.tsv,
+# which compare.py writes with --chart-data.
+#
+# To re-make the table, and the chart, from an existing log RUN.log:
+#   python3 bench/compare/compare.py RUN.log --chart-data RUN.tsv > RUN.md
+#   gnuplot -e "data='RUN.tsv'; out='RUN.png'" bench/compare/ratios.gp
 #
 # Needs erl/erlc (Debian package erlang-base) and go (golang-go) for the
-# peers: scripts/install-deps.sh --peers installs both.
+# peers, and gnuplot (gnuplot-nox) for the chart: scripts/install-deps.sh
+# --peers installs all three. Without gnuplot the table is made as usual and
+# the chart is left out, with a note on stderr.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -101,6 +112,13 @@ if ((${#missing[@]})); then
         "or leave the peer out with only=..."
 fi
 command -v python3 >/dev/null 2>&1 || die "python3 not found (needed for the table)"
+have_gnuplot=0
+if command -v gnuplot >/dev/null 2>&1; then
+    have_gnuplot=1
+else
+    say "gnuplot not found: the table will be made but not the chart" \
+        "(apt-get install gnuplot-nox, or scripts/install-deps.sh --peers)"
+fi
 
 # troupe-bench: given, or built in Release into build-release/.
 if ((want_troupe)); then
@@ -123,8 +141,8 @@ fi
 stamp=$(date +%Y%m%d-%H%M%S)
 log=${log:-${TMPDIR:-/tmp}/troupe-compare-$stamp.log}
 mkdir -p "$(dirname "$log")"
-md=${log%.log}.md
-[[ $md == "$log" ]] && md=$log.md
+base=${log%.log}
+md=$base.md tsv=$base.tsv png=$base.png
 : >"$log"
 
 # Header, stored in the log as "#META key: value" (compare.py prints it).
@@ -189,9 +207,26 @@ meta "load at end" "$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
 say "all rounds done in $((SECONDS - start)) s"
 
 pystatus=0
-python3 "$here/compare/compare.py" "$log" | tee "$md" || pystatus=$?
+rm -f "$tsv" "$png"
+python3 "$here/compare/compare.py" "$log" --chart-data "$tsv" | tee "$md" || pystatus=$?
 say "raw log: $log"
 say "table:   $md"
+
+# The chart. Whatever goes wrong here is only said: the table is what matters.
+if ((!have_gnuplot)); then
+    say "chart:   not made, gnuplot not found (apt-get install gnuplot-nox; then:" \
+        "gnuplot -e \"data='$tsv'; out='$png'\" $here/compare/ratios.gp)"
+elif [[ ! -s $tsv ]] || ! grep -qv '^#' "$tsv"; then
+    say "chart:   not made, no ratios to draw (no troupe figures, or the table failed)"
+elif [[ $tsv == *"'"* || $here == *"'"* ]]; then
+    say "chart:   not made, the path $tsv has a single quote in it"
+elif gnuplot -e "data='$tsv'; out='$png'" "$here/compare/ratios.gp" >&2 && [[ -s $png ]]; then
+    say "chart:   $png"
+else
+    rm -f "$png"
+    say "chart:   gnuplot failed (see above); the table is unaffected"
+fi
+
 ((pystatus == 0)) || exit "$pystatus"
 ((failed == 0)) || {
     say "some runs failed (see #EXIT lines in $log)"

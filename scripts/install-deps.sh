@@ -2,8 +2,9 @@
 # Installs troupe's build dependencies from Debian 12 packages.
 #
 #   scripts/install-deps.sh            # build + test + bench dependencies
-#   scripts/install-deps.sh --peers    # ... plus erlang-base and golang-go
-#                                      #     (for the peer comparison benchmarks)
+#   scripts/install-deps.sh --peers    # ... plus erlang-base, golang-go and
+#                                      #     gnuplot-nox (the peer comparison
+#                                      #     benchmarks and bench/compare.sh's chart)
 #   TROUPE_INSTALL_PEERS=1 scripts/install-deps.sh   # same as --peers
 #
 # Idempotent: only missing packages are installed, and `apt-get update` runs
@@ -15,7 +16,7 @@ for arg in "$@"; do
   case "$arg" in
     --peers) peers=1 ;;
     --no-peers) peers=0 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "install-deps.sh: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -29,7 +30,7 @@ packages=(
   libgcc-12-dev  # GCC's libbacktrace (backtrace.h, libbacktrace.a): symbolized stack traces
 )
 if [[ "$peers" == 1 ]]; then
-  packages+=(erlang-base golang-go)
+  packages+=(erlang-base golang-go gnuplot-nox)
 fi
 
 installed() {

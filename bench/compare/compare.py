@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Summarise a bench/compare.sh log as a Markdown table.
 
-    python3 bench/compare/compare.py LOG
+    python3 bench/compare/compare.py LOG [--chart-data TSV]
 
 The log holds `RESULT workload=NAME key=value ...` lines from troupe-bench,
 `PEER lang=erlang|go workload=NAME key=value ...` lines from bench/peers/run.sh,
@@ -9,6 +9,14 @@ and `#META key: value`, `#RUN round lang`, `#EXIT round lang status` lines
 written by compare.sh. For each workload configuration and metric it prints
 the median over the rounds for troupe, Erlang and Go, and the ratios
 troupe/Erlang and troupe/Go, oriented so that > 1 means troupe is better.
+
+--chart-data TSV also writes those ratios, tab-separated, for
+bench/compare/ratios.gp: `#` comment lines (`# title:`, `# subtitle:` and
+`# peers:` lines, then the column names), then one line per workload configuration and
+metric: workload, configuration, metric, label (short, for the chart),
+vs_erlang, vs_go; NaN where a ratio is missing. Rows with no ratio at all
+(no troupe figure) are left out. The Markdown on stdout is the same with or
+without it.
 
 Exit status: 0, or 1 if a troupe skynet sum is wrong or nothing was parsed.
 Standard library only.
@@ -262,14 +270,57 @@ def fmt_config(wl, config):
     return " ".join(f"{k}={config[k]}" for k in keys)
 
 
+def chart_labels(rows):
+    """Short chart label prefix for each row: the workload plus those of its
+    distinguishing keys whose values differ between its rows."""
+    confs = {}
+    for row in rows:
+        ref = next(l for l in LANGS if l in row["cells"])
+        confs.setdefault(row["workload"], []).append(row["cells"][ref]["config"])
+    labels = []
+    for row in rows:
+        wl = row["workload"]
+        ref = next(l for l in LANGS if l in row["cells"])
+        conf = row["cells"][ref]["config"]
+        keys = [k for k in DISTINGUISHING.get(wl, ()) if len({str(c.get(k)) for c in confs[wl]}) > 1]
+        labels.append(" ".join([wl] + [f"{k}={conf[k]}" for k in keys if k in conf]))
+    return labels
+
+
+def write_chart_data(path, title, subtitle, peers, chart_rows):
+    def num(r):
+        return "NaN" if r is None else f"{r:.4g}"
+
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("# troupe/peer ratios from bench/compare/compare.py (> 1: troupe is better)\n")
+        f.write(f"# title: {title}\n")
+        f.write(f"# subtitle: {subtitle}\n")
+        f.write(f"# peers: {' '.join(peers)}\n")
+        f.write("# workload\tconfig\tmetric\tlabel\tvs_erlang\tvs_go\n")
+        for wl, conf, metric, label, r_erl, r_go in chart_rows:
+            f.write("\t".join([wl, conf, metric, label, num(r_erl), num(r_go)]) + "\n")
+
+
 def main(argv):
-    if len(argv) != 2:
+    args = list(argv[1:])
+    chart_data = None
+    for i, a in enumerate(args):
+        if a == "--chart-data" and i + 1 < len(args):
+            chart_data = args[i + 1]
+            del args[i : i + 2]
+            break
+        if a.startswith("--chart-data="):
+            chart_data = a.partition("=")[2]
+            del args[i]
+            break
+    if len(args) != 1 or args[0].startswith("-") or chart_data == "":
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 2
-    meta, records, exits = parse_log(argv[1])
+    log_path = args[0]
+    meta, records, exits = parse_log(log_path)
     status = 0
     if not records:
-        print(f"compare.py: no RESULT/PEER lines in {argv[1]}", file=sys.stderr)
+        print(f"compare.py: no RESULT/PEER lines in {log_path}", file=sys.stderr)
         status = 1
 
     present = [l for l in LANGS if any(r[0] == l for r in records)]
@@ -313,8 +364,10 @@ def main(argv):
     print("|" + "|".join(["---"] * 3 + ["--:"] * (len(cols) - 4) + ["---"]) + "|")
 
     spread_rows = []
+    chart_rows = []
     rows = build_rows(records)
-    for row in rows:
+    labels = chart_labels(rows)
+    for row, label in zip(rows, labels):
         wl, cells = row["workload"], row["cells"]
         ref = next(l for l in LANGS if l in cells)
         ref_conf = cells[ref]["config"]
@@ -371,6 +424,11 @@ def main(argv):
             if have_troupe:
                 for p in peers:
                     line.append(fmt_ratio(ratio(metric, med["troupe"], med[p])))
+                r_peer = {p: ratio(metric, med["troupe"], med.get(p)) for p in ("erlang", "go")}
+                if any(v is not None for v in r_peer.values()):
+                    chart_rows.append(
+                        (wl, fmt_config(wl, ref_conf), metric, f"{label}: {metric}", r_peer["erlang"], r_peer["go"])
+                    )
             line.append("; ".join(notes) if mi == 0 else "")
             print("| " + " | ".join(line) + " |")
             spread_rows.append((wl, fmt_config(wl, ref_conf), metric, spread))
@@ -398,6 +456,19 @@ def main(argv):
         print()
         for r, l, s in bad_exits:
             print(f"**Round {r}: {l} exited with status {s}; its figures may be missing.**")
+
+    if chart_data is not None:
+        title = "troupe vs " + " and ".join(LANG_TITLE[p] for p in peers) + " (> 1: troupe is better)"
+        subtitle = f"median of {runs} interleaved round(s)"
+        if "date" in meta:
+            subtitle += ", " + meta["date"]
+        if quick:
+            subtitle += "; quick=1: smoke-test sizes, not comparable figures"
+        try:
+            write_chart_data(chart_data, title, subtitle, peers, chart_rows)
+        except OSError as e:
+            print(f"compare.py: cannot write {chart_data}: {e}", file=sys.stderr)
+            return status or 2
     return status
 
 
