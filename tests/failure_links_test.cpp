@@ -136,6 +136,48 @@ TEST_P(FailureLinksTest, LinkFromEitherSideIsOneLink) {
   EXPECT_EQ(out.after_unlink_other, 0u);
 }
 
+// One link is kept inline and more spill into a set: each way through,
+// the links are exactly those made, and each still carries its exit.
+TEST_P(FailureLinksTest, LinksStayExactFromOneToManyAndBack) {
+  struct outcome {
+    std::vector<std::size_t> counts;
+    bool first_gone_after_unlink = false, exits_from_linked = false, none_from_unlinked = false;
+  };
+  const outcome out = rt().run([] {
+    troupe::trap_exit(true);
+    std::vector<troupe::pid> ps;
+    for (int i = 0; i < 4; ++i) ps.push_back(troupe::spawn([] { recv<std::string>(); }));
+    outcome o;
+    auto links = [] { return troupe::process_info(troupe::self())->links; };
+    troupe::link(ps[0]);
+    o.counts.push_back(links().size());
+    troupe::link(ps[1]);
+    troupe::link(ps[2]);
+    troupe::link(ps[2]);
+    o.counts.push_back(links().size());
+    troupe::unlink(ps[0]);
+    o.first_gone_after_unlink = !contains(links(), ps[0]) && contains(links(), ps[1]) && contains(links(), ps[2]);
+    troupe::unlink(ps[1]);
+    troupe::unlink(ps[2]);
+    o.counts.push_back(links().size());
+    troupe::link(ps[3]);
+    troupe::link(ps[2]);
+    o.counts.push_back(links().size());
+    for (troupe::pid p : ps) troupe::exit(p, exit_reason::user("bye"));
+    o.exits_from_linked = recv_exit_from(ps[3]).reason == exit_reason::user("bye") &&
+                          recv_exit_from(ps[2]).reason == exit_reason::user("bye");
+    wait_gone(ps[0]);
+    wait_gone(ps[1]);
+    o.none_from_unlinked = drain<troupe::exit_message>().empty();
+    o.counts.push_back(links().size());
+    return o;
+  });
+  EXPECT_EQ(out.counts, (std::vector<std::size_t>{1, 3, 0, 2, 0}));
+  EXPECT_TRUE(out.first_gone_after_unlink);
+  EXPECT_TRUE(out.exits_from_linked);
+  EXPECT_TRUE(out.none_from_unlinked);
+}
+
 TEST_P(FailureLinksTest, LinkToSelfIsANoOp) {
   const std::size_t links = rt().run([] {
     troupe::link(troupe::self());

@@ -158,7 +158,7 @@ recv_cursor recv_begin() {
     ensure_headroom(p);
     process_ext& x = ext_of(p);
     std::lock_guard lock(x.mu);
-    x.crash_message.clear();
+    if (x.rare_) x.rare_->crash_message.clear();
   }
   return {p, &p->saved.next, &p->saved_tail, &p->saved_count, &p->handling};
 }

@@ -82,7 +82,9 @@ message_node* take_signal(process* p, message_node* envelope) noexcept {
       // signal from a link removed since is void).
       if (!e.from_link || unlink_on_signal(p, e.from)) keep = as_exit_message(p, e);
     } else {
-      ext_of(p).exits.push_back(std::move(e));  // the owner's: act_on_signals decides
+      process_ext& x = ext_of(p);
+      std::lock_guard lock(x.mu);
+      x.rare().exits.push_back(std::move(e));  // the owner's: act_on_signals decides
     }
   } catch (...) {
     // Out of memory: the signal is lost, as a message would be.
@@ -102,7 +104,10 @@ void act_on_exit_signals(process* p) {
   process_ext* x = p->ext.load(std::memory_order_acquire);  // pulling a signal may have made it
   if (!x) return;
   std::vector<pending_exit> batch;
-  batch.swap(x->exits);
+  {
+    std::lock_guard lock(x->mu);  // another process may be making rare_
+    if (x->rare_) batch.swap(x->rare_->exits);
+  }
   if (p->doomed != doom::none) return;  // dying anyway: nothing more to learn
   const troupe::pid me = p->pid();
   for (pending_exit& e : batch) {
@@ -206,7 +211,7 @@ void note_crash_message(const message_node* n) noexcept {
     ensure_headroom(p);
     process_ext& x = ext_of(p);
     std::lock_guard lock(x.mu);
-    x.crash_message = std::move(text);
+    x.rare().crash_message = std::move(text);
     p->crash_noted = true;
   } catch (...) {
     // A crash report without the message is better than none.
@@ -220,21 +225,23 @@ void exit_process(process* p, const exit_reason& reason, bool report) noexcept {
   process_ext* x = p->ext.load(std::memory_order_acquire);
   std::string name, last_message;
   if (x && rt) {
-    std::unordered_set<troupe::pid> links;
+    link_set links;
     std::unique_ptr<monitor_tables> tables;
     {
       std::lock_guard lock(x->mu);
       x->exiting = true;
       links.swap(x->links);
       tables = std::move(x->mon);
-      x->exits.clear();
-      name = x->name;
-      last_message = x->crash_message;
+      if (x->rare_) {
+        x->rare_->exits.clear();
+        name = x->rare_->name;
+        last_message = std::move(x->rare_->crash_message);
+      }
     }
     if (!name.empty()) rt->unregister_name(name, me);
     try {
       // `kill` itself never travels on: the killed process exits `killed`.
-      for (troupe::pid l : links) post_exit_signal(l, me, reason, /*from_link=*/true);
+      links.for_each([&](troupe::pid l) { post_exit_signal(l, me, reason, /*from_link=*/true); });
       for (auto& [ref, watcher] : tables ? tables->monitored_by : no_monitors) {
         process* w = rt->table.lookup(watcher);
         if (!w) continue;

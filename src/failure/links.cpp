@@ -25,7 +25,7 @@ process* calling_process(const char* what) {
 // Locks two exts in address order, so two processes linking to each other
 // at once cannot deadlock.
 struct lock_pair {
-  std::unique_lock<std::mutex> first, second;
+  std::unique_lock<small_mutex> first, second;
   lock_pair(process_ext& a, process_ext& b) {
     process_ext* lo = &a < &b ? &a : &b;
     process_ext* hi = &a < &b ? &b : &a;

@@ -9,10 +9,11 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
+#include "link_set.hpp"
 #include "process_record.hpp"
+#include "small_mutex.hpp"
 #include "troupe/exit_reason.hpp"
 #include "troupe/pid.hpp"
 
@@ -35,11 +36,25 @@ struct monitor_tables {
   std::unordered_map<std::uint64_t, std::string> monitor_names;  // on me, by name: ref -> the name used
 };
 
+/// What few processes ever need: a registered name, signals waiting to be
+/// acted on, the message a crash happened in. Made on first use.
+struct ext_rare {
+  std::vector<pending_exit> exits;  // owner only: signals pulled, not yet acted on
+  std::string name;
+  std::string crash_message;  // what the process was handling when it crashed
+};
+
+/// Kept small: every linked or monitored process has one (an idle server
+/// under a supervisor is little more than its record and this).
 struct process_ext {
-  std::mutex mu;
+  small_mutex mu;
   bool exiting = false;  // set as the process starts to exit: no new links or monitors
-  std::unordered_set<troupe::pid> links;
+  // Owner only: whether its doom (below) is its own failure (a crash report)
+  // or an exit signal's doing.
+  bool doom_reported = false;
+  link_set links;
   std::unique_ptr<monitor_tables> mon;  // null: no monitors either way
+  std::unique_ptr<ext_rare> rare_;      // null: none of its fields used yet
 
   /// Under mu.
   monitor_tables& tables() {
@@ -54,38 +69,42 @@ struct process_ext {
     if (!mon->monitor_names.empty()) mon->monitor_names.erase(ref);
     if (mon->monitored_by.empty() && mon->monitors.empty()) mon.reset();
   }
-  std::vector<pending_exit> exits;  // owner only: signals pulled, not yet acted on
-  std::string name;
+  /// Under mu.
+  ext_rare& rare() {
+    if (!rare_) rare_ = std::make_unique<ext_rare>();
+    return *rare_;
+  }
+  /// Under mu: the registered name, empty if none.
+  [[nodiscard]] const std::string& name() const noexcept {
+    static const std::string none;
+    return rare_ ? rare_->name : none;
+  }
+
   std::size_t max_heap = 0;
   std::atomic<std::size_t> heap_bytes{0};
   // Pushes made while the mailbox word's count was saturated (65,535), so
   // that message_queue_len stays exact past it; reset when the owner takes.
   std::atomic<std::size_t> mbox_overflow{0};
-  std::string crash_message;  // what the process was handling when it crashed
   // The alias whose messages it accepts now (0: none): a call waiting for its
   // reply; one is enough, since a call blocks its caller. Written by the
   // owner only; senders read it to drop a late reply early.
   std::atomic<std::uint64_t> active_alias{0};
-  // Owner only: why it must end, once decided (process::doomed), and whether
-  // that is its own failure (a crash report) or an exit signal's doing.
+  // Owner only: why it must end, once decided (process::doomed).
   exit_reason doom_reason;
-  bool doom_reported = false;
 
   /// Back to the state of a fresh process (when its slot is recycled).
   void reset() {
     std::lock_guard lock(mu);
     exiting = false;
+    doom_reported = false;
     links.clear();
     mon.reset();
-    exits.clear();
-    name.clear();
+    rare_.reset();
     max_heap = 0;
     heap_bytes.store(0, std::memory_order_relaxed);
     mbox_overflow.store(0, std::memory_order_relaxed);
-    crash_message.clear();
     active_alias.store(0, std::memory_order_relaxed);
     doom_reason = exit_reason();
-    doom_reported = false;
   }
 };
 

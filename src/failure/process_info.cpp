@@ -48,12 +48,12 @@ std::optional<process_snapshot> process_info(pid id) {
     ensure_headroom();
     std::lock_guard lock(x->mu);
     info.heap_bytes = x->heap_bytes.load(std::memory_order_relaxed);
-    info.links.assign(x->links.begin(), x->links.end());
+    x->links.for_each([&](troupe::pid l) { info.links.push_back(l); });
     if (x->mon) {
       for (auto& [ref, target] : x->mon->monitors) info.monitors.push_back(target);
       for (auto& [ref, watcher] : x->mon->monitored_by) info.monitored_by.push_back(watcher);
     }
-    if (!x->name.empty()) info.registered_name = x->name;
+    if (!x->name().empty()) info.registered_name = x->name();
   }
   // The process may have exited (and its slot been reused) while we looked.
   if (p->generation.load(std::memory_order_acquire) != id.generation()) return std::nullopt;

@@ -53,11 +53,11 @@ void register_name(std::string name, pid p) {
       std::lock_guard lock(x.mu);
       if (x.exiting || r->generation.load(std::memory_order_acquire) != p.generation()) {
         why = refusal::dead;
-      } else if (!x.name.empty()) {
+      } else if (!x.name().empty()) {
         why = refusal::named;
-        old_name = x.name;
+        old_name = x.name();
       } else {
-        x.name = name;
+        x.rare().name = name;
         rt.names.emplace(std::move(name), p);
       }
     }
@@ -81,7 +81,7 @@ bool unregister(std::string_view name) {
   if (process* r = rt.table.lookup(it->second)) {
     process_ext& x = ext_of(r);
     std::lock_guard lock(x.mu);
-    if (x.name == name) x.name.clear();
+    if (x.rare_ && x.rare_->name == name) x.rare_->name.clear();
   }
   rt.names.erase(it);
   return true;
@@ -104,8 +104,8 @@ std::optional<std::string> registered_name(pid p) {
   if (!x) return std::nullopt;
   ensure_headroom();
   std::lock_guard lock(x->mu);
-  if (x->name.empty() || r->generation.load(std::memory_order_acquire) != p.generation()) return std::nullopt;
-  return x->name;
+  if (x->name().empty() || r->generation.load(std::memory_order_acquire) != p.generation()) return std::nullopt;
+  return x->name();
 }
 
 void throw_unregistered(std::string_view name) {
