@@ -472,4 +472,38 @@ TEST_P(TimerTest, PendingTimersAreFreedAtShutdown) {
   EXPECT_EQ(tracked::live.load(), tracked_base());
 }
 
+// A wait that ends in time keeps its timer for the next wait with a deadline
+// no earlier (timers.cpp, arm_wake). A wait with an earlier deadline must
+// still end at its own: here the second wait would otherwise last a minute.
+TEST_P(TimerTest, AWaitWithAnEarlierDeadlineThanTheLastEndsAtItsOwn) {
+  const auto waited = rt().run([] {
+    troupe::send_after(troupe::self(), 5ms, 1);
+    troupe::receive([](int) {}, troupe::after(60s, [] {}));
+    const auto t0 = steady::now();
+    troupe::receive([](int) {}, troupe::after(10ms, [] {}));
+    return steady::now() - t0;
+  });
+  EXPECT_GE(waited, 10ms);
+  EXPECT_LT(waited, 30s);
+}
+
+// The kept timer fires while a later wait, with a later deadline, goes on:
+// it wakes that wait early, and the wait goes on to its own deadline.
+TEST_P(TimerTest, AKeptTimerNeverEndsALaterWaitEarly) {
+  const auto waited = rt().run([] {
+    troupe::send_after(troupe::self(), 1ms, 1);
+    troupe::receive([](int) {}, troupe::after(20ms, [] {}));
+    const auto t0 = steady::now();
+    troupe::receive([](int) {}, troupe::after(200ms, [] {}));
+    const auto in_receive = steady::now() - t0;
+    troupe::send_after(troupe::self(), 1ms, 1);
+    troupe::receive([](int) {}, troupe::after(20ms, [] {}));
+    const auto t1 = steady::now();
+    troupe::sleep_for(100ms);
+    return std::make_pair(in_receive, steady::now() - t1);
+  });
+  EXPECT_GE(waited.first, 200ms);
+  EXPECT_GE(waited.second, 100ms);
+}
+
 }  // namespace

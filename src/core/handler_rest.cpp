@@ -8,7 +8,10 @@
 namespace troupe::detail {
 
 void rest_on_return() noexcept {
-  if (process* p = current_process()) p->rest_requested = true;
+  if (process* p = current_process()) {
+    p->rest_requested = true;
+    drop_wait_timer(p);  // a resting handler waits for nothing but a message
+  }
 }
 
 }  // namespace troupe::detail

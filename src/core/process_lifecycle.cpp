@@ -113,10 +113,7 @@ void recycle(runtime_impl& rt, process* p, record_cache* cache) noexcept {
     p->stack = {};
   }
   shared_stacks::forget(p);
-  if (p->wait_timer) {  // a process that died mid-wait (stack overflow)
-    timer_release(p->wait_timer);
-    p->wait_timer = nullptr;
-  }
+  drop_wait_timer(p);  // kept from its last wait with a deadline
   if (process_ext* x = p->ext.load(std::memory_order_acquire)) x->reset();
   p->signals.store(0, std::memory_order_relaxed);
   p->crash_noted = false;

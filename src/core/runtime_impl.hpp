@@ -172,6 +172,10 @@ message_node* pull_mailbox(process* p) noexcept;
 /// void because the link is gone). Consumes `envelope`.
 message_node* take_signal(process* p, message_node* envelope) noexcept;
 
+/// Cancels and lets go the timer `p` kept from its last wait with a deadline
+/// (see arm_wake in timers.cpp), if any.
+void drop_wait_timer(process* p) noexcept;
+
 /// Puts a message straight into `p`'s own mailbox (no reductions charged).
 void push_to_self(process* p, message_node* m) noexcept;
 

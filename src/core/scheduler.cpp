@@ -255,7 +255,8 @@ void scheduler::run_timers() {
 
 void scheduler::fire(timer_node* n) noexcept {
   timer_status expected = timer_status::pending;
-  if (n->status.compare_exchange_strong(expected, timer_status::done, std::memory_order_acq_rel)) {
+  // seq_cst: see arm_wake in timers.cpp, which may re-aim a wake timer.
+  if (n->status.compare_exchange_strong(expected, timer_status::done, std::memory_order_seq_cst)) {
     if (n->kind == timer_kind::send) {
       message_node* m = std::exchange(n->msg, nullptr);
       try {
@@ -264,7 +265,7 @@ void scheduler::fire(timer_node* n) noexcept {
         // deliver only throws to unwind a process; we are not in one.
       }
     } else if (process* p = rt.table.lookup(n->target);
-               p && p->wait_seq.load(std::memory_order_acquire) == n->seq && claim_wait(p)) {
+               p && p->wait_seq.load(std::memory_order_acquire) == n->seq.load(std::memory_order_seq_cst) && claim_wait(p)) {
       push_local(p);
     }
   }

@@ -26,7 +26,7 @@ struct timer_node {
   std::atomic<timer_status> status{timer_status::pending};
   timer_kind kind = timer_kind::wake;
   std::uint32_t heap_index = not_in_heap;          // owner thread only
-  std::uint32_t seq = 0;                           // wake: which wait it ends
+  std::atomic<std::uint32_t> seq{0};               // wake: which wait it ends (its owner may pass it on)
   troupe::pid target;
   message_node* msg = nullptr;                     // send: the message, until fired or cancelled
   scheduler* owner = nullptr;

@@ -13,19 +13,40 @@ namespace troupe::detail {
 
 namespace {
 
-// A wait with a deadline arms a timer on the process's current scheduler; the
-// timer names the wait by sequence number, so a late timer cannot end a later
-// wait.
+// A wait with a deadline needs a timer that ends it by then; the timer names
+// the wait by sequence number, so a late timer cannot end a later wait. A
+// timer is not cancelled when its wait ends in time: the process keeps it,
+// and a later wait whose deadline is no earlier takes it over, and is woken
+// early when it fires (the wait then arms anew). A process making calls back
+// to back, each with a deadline 5 s on, so arms one timer per 5 s rather than
+// one per call, and cancels none.
 void arm_wake(process* p, std::int64_t deadline) {
+  const std::uint32_t seq = p->wait_seq.fetch_add(1, std::memory_order_acq_rel) + 1;
+  if (timer_node* kept = p->wait_timer) {
+    if (kept->deadline <= deadline) {
+      // Either the timer sees the new seq when it fires, or it has fired
+      // (status no longer pending) and this wait arms its own: seq_cst
+      // orders the store before the load here as the CAS before the load in
+      // scheduler::fire.
+      kept->seq.store(seq, std::memory_order_seq_cst);
+      if (kept->status.load(std::memory_order_seq_cst) == timer_status::pending) return;
+    }
+    drop_wait_timer(p);
+  }
   timer_node* n = new_timer();
   n->deadline = deadline;
   n->kind = timer_kind::wake;
   n->target = p->pid();
-  n->seq = p->wait_seq.fetch_add(1, std::memory_order_acq_rel) + 1;
+  n->seq.store(seq, std::memory_order_relaxed);
   n->owner = p->sched;
   n->refs.store(2, std::memory_order_relaxed);  // the heap's and the process's
   p->sched->add_timer(n);
   p->wait_timer = n;
+}
+
+// A wait with no deadline: a kept timer must not end it.
+void unname_wait(process* p) noexcept {
+  if (p->wait_timer) p->wait_seq.fetch_add(1, std::memory_order_acq_rel);
 }
 
 bool cancel_node(timer_node* n) noexcept {
@@ -42,19 +63,14 @@ bool cancel_node(timer_node* n) noexcept {
   return true;
 }
 
-void disarm(process* p) noexcept {
+}  // namespace
+
+void drop_wait_timer(process* p) noexcept {
   if (timer_node* n = std::exchange(p->wait_timer, nullptr)) {
-    cancel_node(n);
+    if (current_scheduler()) cancel_node(n);  // else the runtime is going: its heaps go with it
     timer_release(n);
   }
 }
-
-struct disarm_on_exit {
-  process* p;
-  ~disarm_on_exit() { disarm(p); }
-};
-
-}  // namespace
 
 std::int64_t deadline_after(std::chrono::nanoseconds timeout) noexcept {
   if (timeout.count() <= 0) return 0;
@@ -77,11 +93,10 @@ bool recv_wait(recv_cursor& c, std::int64_t deadline) {
   if (deadline > 0) {
     if (now_ns() >= deadline) return false;
     arm_wake(p, deadline);
+  } else {
+    unname_wait(p);
   }
-  {
-    disarm_on_exit guard{p};
-    switch_out(p, switch_reason::wait_msg);
-  }
+  switch_out(p, switch_reason::wait_msg);
   check_signals(p);
   return deadline < 0 || p->mbox.has_messages() || now_ns() < deadline;
 }
@@ -127,11 +142,12 @@ void sleep_until_ns(std::int64_t deadline) {
   }
   charge(p, 1);
   while (deadline != 0 && (deadline < 0 || now_ns() < deadline) && p->doomed == doom::none) {
-    if (deadline > 0) arm_wake(p, deadline);
-    {
-      disarm_on_exit guard{p};
-      switch_out(p, switch_reason::wait_timer);
+    if (deadline > 0) {
+      arm_wake(p, deadline);
+    } else {
+      unname_wait(p);
     }
+    switch_out(p, switch_reason::wait_timer);
     check_signals(p);
   }
 }
