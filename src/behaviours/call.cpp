@@ -1,9 +1,10 @@
-// gen_server's call and stop: a monitored request, a reply on an alias, and
+// gen_server's call and stop: a request under a call monitor, a reply on an alias, and
 // a wait that starts at a mailbox mark (see troupe/detail/alias.hpp).
 
 #include <stdexcept>
 
 #include "troupe/detail/alias.hpp"
+#include "troupe/detail/call_monitor.hpp"
 #include "troupe/gen_server.hpp"
 #include "troupe/links.hpp"
 #include "troupe/receive.hpp"
@@ -23,7 +24,7 @@ bool is_down_for(const message_node* m, monitor_ref ref) {
 // Ends the monitor; its down message, if one was sent meanwhile, is after
 // the mark.
 void drop_monitor(monitor_ref ref, recv_mark mark) {
-  if (!demonitor(ref)) discard_after(mark, [&](message_node* n) { return is_down_for(n, ref); });
+  if (!demonitor_call(ref)) discard_after(mark, [&](message_node* n) { return is_down_for(n, ref); });
 }
 
 struct alias_scope {
@@ -44,7 +45,7 @@ message_node* call_request(pid server, message_node* request, from_raw& from, co
   const recv_mark mark = mark_mailbox();
   monitor_ref ref;
   try {
-    ref = monitor(server);
+    ref = monitor_for_call(server);
   } catch (...) {
     destroy_message(request);
     throw;
@@ -79,7 +80,7 @@ message_node* call_request(pid server, message_node* request, from_raw& from, co
 void stop_server(pid server, exit_reason reason, std::chrono::nanoseconds timeout) {
   if (!in_process()) throw std::logic_error("troupe::stop: called outside a process");
   const recv_mark mark = mark_mailbox();
-  const monitor_ref ref = monitor(server);
+  const monitor_ref ref = monitor_for_call(server);
   deliver(server, make_message<stop_request>(stop_request{reason}));
   const std::int64_t deadline = deadline_of(timeout);
   recv_cursor c = recv_begin_at(mark);

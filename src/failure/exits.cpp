@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "call_watches.hpp"
 #include "crash_report.hpp"
 #include "doom.hpp"
 #include "process_ext.hpp"
@@ -239,6 +240,8 @@ void exit_process(process* p, const exit_reason& reason, bool report) noexcept {
       }
     }
     if (!name.empty()) rt->unregister_name(name, me);
+    end_call_watches(*x, me, reason);
+    drop_own_call_watch(*x);
     try {
       // `kill` itself never travels on: the killed process exits `killed`.
       links.for_each([&](troupe::pid l) { post_exit_signal(l, me, reason, /*from_link=*/true); });

@@ -36,6 +36,20 @@ struct monitor_tables {
   std::unordered_map<std::uint64_t, std::string> monitor_names;  // on me, by name: ref -> the name used
 };
 
+struct process_ext;
+
+/// A call monitor (troupe/detail/call_monitor.hpp): the caller's one record,
+/// linked into its target's list while the watch is on.
+struct call_watch {
+  process_ext* target_ext = nullptr;  // owner only: whose list it was put in (null: none since)
+  // Under target_ext->mu:
+  bool linked = false;  // in the list: the watch is on, and the target alive
+  std::uint64_t ref = 0;
+  troupe::pid watcher;
+  call_watch* prev = nullptr;
+  call_watch* next = nullptr;
+};
+
 /// What few processes ever need: a registered name, signals waiting to be
 /// acted on, the message a crash happened in. Made on first use.
 struct ext_rare {
@@ -55,6 +69,8 @@ struct process_ext {
   link_set links;
   std::unique_ptr<monitor_tables> mon;  // null: no monitors either way
   std::unique_ptr<ext_rare> rare_;      // null: none of its fields used yet
+  call_watch* call_watchers = nullptr;  // under mu: the call monitors on it
+  std::unique_ptr<call_watch> call;     // owner only: its own, made by its first call
 
   /// Under mu.
   monitor_tables& tables() {
@@ -100,6 +116,8 @@ struct process_ext {
     links.clear();
     mon.reset();
     rare_.reset();
+    call_watchers = nullptr;  // its exit took them
+    call.reset();             // unlinked as it exited
     max_heap = 0;
     heap_bytes.store(0, std::memory_order_relaxed);
     mbox_overflow.store(0, std::memory_order_relaxed);

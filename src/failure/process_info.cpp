@@ -53,6 +53,7 @@ std::optional<process_snapshot> process_info(pid id) {
       for (auto& [ref, target] : x->mon->monitors) info.monitors.push_back(target);
       for (auto& [ref, watcher] : x->mon->monitored_by) info.monitored_by.push_back(watcher);
     }
+    for (const call_watch* w = x->call_watchers; w; w = w->next) info.monitored_by.push_back(w->watcher);
     if (!x->name().empty()) info.registered_name = x->name();
   }
   // The process may have exited (and its slot been reused) while we looked.
