@@ -262,51 +262,66 @@ template <class S, class... A>
 class server_body {
  public:
   server_body(start_ack_to to, pid parent, std::string name, A... args)
-      : to_(to), parent_(parent), name_(std::move(name)), args_(std::move(args)...) {}
+      : start_(std::make_unique<start_args>(to, std::move(name), std::move(args)...)), parent_(parent) {}
 
   void operator()() {
-    if (!s_) start();
-    server_loop<S>(*s_, parent_).run_until_rest(next_);
+    // Between rests a server has nothing to carry but its state: the next
+    // action is go on, with no timeout or continue (run_until_rest returns
+    // only then).
+    next_action next;
+    if (!s_) next = start();
+    server_loop<S>(*s_, parent_).run_until_rest(next);
     rest_on_return();
   }
 
  private:
-  void start() {
-    if (!name_.empty()) {
+  // What only the start needs, dropped once the server is up: an idle
+  // server is its record, its ext and this body, so every byte here counts.
+  struct start_args {
+    start_args(start_ack_to t, std::string n, A... a) : to(t), name(std::move(n)), args(std::move(a)...) {}
+    start_ack_to to;
+    std::string name;
+    std::tuple<A...> args;
+  };
+
+  next_action start() {
+    const std::unique_ptr<start_args> owned = std::move(start_);
+    const start_ack_to& to = owned->to;
+    const std::string& name = owned->name;
+    next_action next;
+    if (!name.empty()) {
       try {
-        register_name(name_, troupe::self());
+        register_name(name, troupe::self());
       } catch (const std::invalid_argument&) {
-        ack_start(to_, start_status::already_started, {}, whereis(name_));
+        ack_start(to, start_status::already_started, {}, whereis(name));
         troupe::exit(exit_reason::normal());
       }
     }
     try {
-      std::apply([&](A&... a) { s_.emplace(std::move(a)...); }, args_);
-      if constexpr (requires { s_->init(); }) next_ = as_next([&] { return s_->init(); });
+      std::apply([&](A&... a) { s_.emplace(std::move(a)...); }, owned->args);
+      if constexpr (requires { s_->init(); }) next = as_next([&] { return s_->init(); });
     } catch (const forced_exit&) {
       throw;
     } catch (...) {
       exit_reason why = reason_from_current_exception();
-      ack_start(to_, start_status::error, why);
+      ack_start(to, start_status::error, why);
       troupe::exit(std::move(why));
     }
-    if (next_.ignores()) {
-      ack_start(to_, start_status::ignore);
+    if (next.ignores()) {
+      ack_start(to, start_status::ignore);
       troupe::exit(exit_reason::normal());
     }
-    if (next_.stops()) {
-      ack_start(to_, start_status::error, next_.reason());
-      troupe::exit(next_.reason());
+    if (next.stops()) {
+      ack_start(to, start_status::error, next.reason());
+      troupe::exit(next.reason());
     }
-    ack_start(to_, start_status::ok);
+    ack_start(to, start_status::ok);
+    return next;
   }
 
-  start_ack_to to_;
+  std::unique_ptr<start_args> start_;
   pid parent_;
-  std::string name_;
-  std::tuple<A...> args_;
   std::optional<S> s_;
-  next_action next_;
 };
 
 }  // namespace troupe::detail
