@@ -1,6 +1,8 @@
 // task.cpp: run work in processes of its own and await the results; an
-// exception in a task is rethrown in the process that awaits it.
+// exception in a task is rethrown in the process that awaits it. A task
+// supervisor runs tasks whose crash must not end their caller.
 #include <troupe/task.hpp>
+#include <troupe/task_supervisor.hpp>
 #include <troupe/troupe.hpp>
 
 #include <chrono>
@@ -34,6 +36,14 @@ int main() {
       troupe::task::await(bad);
     } catch (const std::invalid_argument& e) {
       fmt::print("the task threw: {}\n", e.what());
+    }
+
+    auto tasks = troupe::task::supervisor::start_link().value();  // in a real tree, a child
+    auto risky = tasks.async_nolink([]() -> long { throw std::runtime_error("the network is down"); });
+    try {
+      troupe::task::await(risky);
+    } catch (const std::runtime_error& e) {
+      fmt::print("a supervised task failed ({}), and its caller goes on\n", e.what());
     }
     return v == 333'833'500 && all[3] == 30 ? 0 : 1;
   });

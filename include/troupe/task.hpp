@@ -10,15 +10,17 @@
 // function is delivered to the awaiter as the exception itself, and the task
 // unlinks first so the exception, not the link, decides); async_nolink
 // monitors only. await, yield and shutdown are for the process that made the
-// task.
+// task. troupe/task_supervisor.hpp runs tasks under a supervisor.
 
 #include <chrono>
+#include <cstdint>
 #include <exception>
 #include <optional>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "troupe/detail/alias.hpp"
 #include "troupe/gen_server.hpp"
 #include "troupe/links.hpp"
 #include "troupe/process.hpp"
@@ -30,7 +32,7 @@ namespace detail {
 
 template <class T>
 struct task_result {
-  monitor_ref ref;
+  std::uint64_t id;  // the task's (made before it was spawned)
   std::optional<reply_value_t<T>> value;
   std::exception_ptr error;
 };
@@ -43,20 +45,26 @@ class async_task {
  public:
   async_task() = default;
   [[nodiscard]] pid process() const noexcept { return pid_; }
+  /// The caller's monitor on the task.
   [[nodiscard]] monitor_ref ref() const noexcept { return ref_; }
   explicit operator bool() const noexcept { return static_cast<bool>(ref_); }
 
  private:
   friend struct task_access;
-  async_task(pid p, monitor_ref r) noexcept : pid_(p), ref_(r) {}
+  async_task(pid p, monitor_ref r, std::uint64_t id) noexcept : pid_(p), ref_(r), id_(id) {}
   pid pid_;
   monitor_ref ref_;
+  std::uint64_t id_ = 0;  // tags its result
 };
 
 struct task_access {
   template <class T>
-  static async_task<T> make(pid p, monitor_ref r) noexcept {
-    return async_task<T>(p, r);
+  static async_task<T> make(pid p, monitor_ref r, std::uint64_t id) noexcept {
+    return async_task<T>(p, r, id);
+  }
+  template <class T>
+  static std::uint64_t id(const async_task<T>& t) noexcept {
+    return t.id_;
   }
   template <class T>
   static void clear(async_task<T>& t) noexcept {
@@ -67,33 +75,42 @@ struct task_access {
 namespace task_detail {
 
 template <class F>
-auto start(F&& f, bool link) {
-  using T = std::invoke_result_t<std::decay_t<F>&>;
+using result_of = std::invoke_result_t<std::decay_t<F>&>;
+
+/// A task's process body: runs `fn` and sends its owner the result tagged
+/// `id`, made by the owner before the task was spawned (so the task needs no
+/// word from its owner before it runs). With `link`, the task is linked to
+/// its owner and unlinks before it reports an exception, so that the
+/// awaiter gets the exception and the link does not kill it first.
+template <class F>
+auto body(pid owner, std::uint64_t id, bool link, F&& f) {
+  using T = result_of<F>;
   using M = detail::task_result<T>;
-  const pid owner = self();
-  // The monitor is set before the task runs; the task learns its reference
-  // from its first message.
-  spawn_options opts;
-  opts.link = link;
-  auto [p, ref] = spawn_monitor(opts, [owner, link, fn = std::forward<F>(f)]() mutable {
-    const monitor_ref r = receive([](monitor_ref m) { return m; });
+  return [owner, id, link, fn = std::forward<F>(f)]() mutable {
     try {
       if constexpr (std::is_void_v<T>) {
         fn();
-        send(owner, M{r, detail::no_value{}, nullptr});
+        send(owner, M{id, detail::no_value{}, nullptr});
       } else {
-        send(owner, M{r, fn(), nullptr});
+        send(owner, M{id, fn(), nullptr});
       }
     } catch (const detail::forced_exit&) {
       throw;
     } catch (...) {
-      if (link) unlink(owner);  // the awaiter gets the exception; the link must not kill it first
-      send(owner, M{r, std::nullopt, std::current_exception()});
+      if (link) unlink(owner);
+      send(owner, M{id, std::nullopt, std::current_exception()});
       throw;
     }
-  });
-  send(p, ref);
-  return task_access::make<T>(p, ref);
+  };
+}
+
+template <class F>
+auto start(F&& f, bool link) {
+  const std::uint64_t id = detail::new_ref();
+  spawn_options opts;
+  opts.link = link;
+  auto [p, ref] = spawn_monitor(opts, body(self(), id, link, std::forward<F>(f)));
+  return task_access::make<result_of<F>>(p, ref, id);
 }
 
 template <class T>
@@ -107,8 +124,9 @@ template <class T>
 std::optional<std::optional<detail::task_result<T>>> wait(async_task<T>& t, std::chrono::nanoseconds timeout, exit_reason& down) {
   using M = detail::task_result<T>;
   const monitor_ref ref = t.ref();
+  const std::uint64_t id = task_access::id(t);
   auto got = receive(
-      when([ref](const M& m) { return m.ref == ref; }, [](M&& m) { return std::optional<std::optional<M>>(std::move(m)); }),
+      when([id](const M& m) { return m.id == id; }, [](M&& m) { return std::optional<std::optional<M>>(std::move(m)); }),
       when([ref](const down_message& d) { return d.ref == ref; },
            [&down](down_message&& d) {
              down = std::move(d.reason);
@@ -191,7 +209,8 @@ std::optional<detail::reply_value_t<T>> shutdown(async_task<T>& t) {
   exit(t.process(), exit_reason::kill());
   using M = detail::task_result<T>;
   const monitor_ref ref = t.ref();
-  std::optional<M> got = receive(when([ref](const M& m) { return m.ref == ref; }, [](M&& m) { return std::optional<M>(std::move(m)); }),
+  const std::uint64_t id = task_access::id(t);
+  std::optional<M> got = receive(when([id](const M& m) { return m.id == id; }, [](M&& m) { return std::optional<M>(std::move(m)); }),
                                  after(std::chrono::nanoseconds(0), [] { return std::optional<M>(); }));
   demonitor(ref, /*flush=*/true);
   task_access::clear(t);
