@@ -20,19 +20,22 @@ namespace {
 // early when it fires (the wait then arms anew). A process making calls back
 // to back, each with a deadline 5 s on, so arms one timer per 5 s rather than
 // one per call, and cancels none.
-void arm_wake(process* p, std::int64_t deadline) {
+// False if the deadline has passed already (then nothing is armed).
+bool arm_wake(process* p, std::int64_t deadline) {
   const std::uint32_t seq = p->wait_seq.fetch_add(1, std::memory_order_acq_rel) + 1;
   if (timer_node* kept = p->wait_timer) {
     if (kept->deadline <= deadline) {
       // Either the timer sees the new seq when it fires, or it has fired
       // (status no longer pending) and this wait arms its own: seq_cst
       // orders the store before the load here as the CAS before the load in
-      // scheduler::fire.
+      // scheduler::fire. No clock read: a deadline already passed has a
+      // kept timer due, which ends the wait at once.
       kept->seq.store(seq, std::memory_order_seq_cst);
-      if (kept->status.load(std::memory_order_seq_cst) == timer_status::pending) return;
+      if (kept->status.load(std::memory_order_seq_cst) == timer_status::pending) return true;
     }
     drop_wait_timer(p);
   }
+  if (now_ns() >= deadline) return false;
   timer_node* n = new_timer();
   n->deadline = deadline;
   n->kind = timer_kind::wake;
@@ -42,6 +45,7 @@ void arm_wake(process* p, std::int64_t deadline) {
   n->refs.store(2, std::memory_order_relaxed);  // the heap's and the process's
   p->sched->add_timer(n);
   p->wait_timer = n;
+  return true;
 }
 
 // A wait with no deadline: a kept timer must not end it.
@@ -91,8 +95,7 @@ bool recv_wait(recv_cursor& c, std::int64_t deadline) {
     return false;
   }
   if (deadline > 0) {
-    if (now_ns() >= deadline) return false;
-    arm_wake(p, deadline);
+    if (!arm_wake(p, deadline)) return false;
   } else {
     unname_wait(p);
   }
@@ -143,7 +146,7 @@ void sleep_until_ns(std::int64_t deadline) {
   charge(p, 1);
   while (deadline != 0 && (deadline < 0 || now_ns() < deadline) && p->doomed == doom::none) {
     if (deadline > 0) {
-      arm_wake(p, deadline);
+      if (!arm_wake(p, deadline)) break;
     } else {
       unname_wait(p);
     }
