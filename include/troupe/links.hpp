@@ -28,7 +28,7 @@ struct monitor_ref_access {
 }  // namespace detail
 
 /// Identifies one monitor (Erlang's monitor reference). Unique for the life
-/// of the runtime. Prints as `#Ref<0.N>`. Only `monitor`, `spawn_monitor`
+/// of the program. Prints as `#Ref<0.N>`. Only `monitor`, `spawn_monitor`
 /// and a down_message give one out; a default-constructed ref is null and
 /// matches no monitor. It cannot be made from a number: a forged ref could
 /// demonitor another process's monitor.

@@ -19,8 +19,28 @@ process* caller(const char* what) {
 
 }  // namespace
 
+namespace {
+
+// Unique for the program's life, not just a runtime's, so that each thread
+// can take them in blocks: every call makes one (its monitor and alias), and
+// one counter for all would be a cache line passed between the cores on
+// each call.
+std::atomic<std::uint64_t> ref_blocks{1};
+constexpr std::uint64_t ref_block = 4096;
+
+struct ref_range {
+  std::uint64_t next = 0, end = 0;
+};
+thread_local ref_range refs;
+
+}  // namespace
+
 std::uint64_t new_ref() noexcept {
-  return the_runtime.load(std::memory_order_acquire)->next_ref.fetch_add(1, std::memory_order_relaxed);
+  if (refs.next == refs.end) [[unlikely]] {
+    refs.next = ref_blocks.fetch_add(ref_block, std::memory_order_relaxed);
+    refs.end = refs.next + ref_block;
+  }
+  return refs.next++;
 }
 
 void set_active_alias(std::uint64_t alias) {

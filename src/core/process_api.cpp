@@ -10,6 +10,7 @@
 #include "process_lifecycle.hpp"
 #include "runtime_impl.hpp"
 #include "stack_headroom.hpp"
+#include "troupe/detail/alias.hpp"
 #include "troupe/links.hpp"
 
 namespace troupe::detail {
@@ -35,7 +36,7 @@ void set_up_spawn(process* p, pid id, process* parent, const spawn_options& opts
     cx.links.insert(parent->pid());
   }
   if (monitor) {
-    const std::uint64_t ref = the_runtime.load(std::memory_order_relaxed)->next_ref.fetch_add(1, std::memory_order_relaxed);
+    const std::uint64_t ref = new_ref();
     {
       process_ext& px = ext_of(parent);
       std::lock_guard lock(px.mu);

@@ -65,7 +65,6 @@ class runtime_impl {
   std::mutex idle_mu;
   std::vector<scheduler*> idle_list;
 
-  std::atomic<std::uint64_t> next_ref{1};  // monitor references
 
   /// Registered names (see registry.cpp).
   void unregister_name(const std::string& name, troupe::pid owner) noexcept;

@@ -7,6 +7,7 @@
 #include "process_ext.hpp"
 #include "runtime_impl.hpp"
 #include "stack_headroom.hpp"
+#include "troupe/detail/alias.hpp"
 #include "troupe/links.hpp"
 #include "troupe/receive.hpp"
 #include "troupe/registry.hpp"
@@ -68,7 +69,7 @@ bool link_processes(process* a, troupe::pid b_id) {
 
 monitor_ref monitor_process(process* watcher, troupe::pid target_id, std::string name) {
   runtime_impl* rt = the_runtime.load(std::memory_order_acquire);
-  const monitor_ref ref = monitor_ref_access::make(rt->next_ref.fetch_add(1, std::memory_order_relaxed));
+  const monitor_ref ref = monitor_ref_access::make(new_ref());
   bool set = false;
   if (process* t = rt->table.lookup(target_id)) {
     process_ext& wx = ext_of(watcher);

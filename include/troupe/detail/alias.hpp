@@ -23,8 +23,7 @@
 
 namespace troupe::detail {
 
-/// A number unique for the runtime's life (shared with monitor references).
-/// Needs a running runtime.
+/// A number unique for the program's life (shared with monitor references).
 std::uint64_t new_ref() noexcept;
 
 /// Makes `alias` the calling process's active alias (0: none), replacing the
