@@ -228,9 +228,13 @@ void exit_process(process* p, const exit_reason& reason, bool report) noexcept {
   if (x && rt) {
     link_set links;
     std::unique_ptr<monitor_tables> tables;
+    bool watched_by_callers = false;
     {
       std::lock_guard lock(x->mu);
       x->exiting = true;
+      // None can come after `exiting`: an exit with no caller waiting takes
+      // the lock once.
+      watched_by_callers = x->call_watchers != nullptr;
       links.swap(x->links);
       tables = std::move(x->mon);
       if (x->rare_) {
@@ -240,7 +244,7 @@ void exit_process(process* p, const exit_reason& reason, bool report) noexcept {
       }
     }
     if (!name.empty()) rt->unregister_name(name, me);
-    end_call_watches(*x, me, reason);
+    if (watched_by_callers) end_call_watches(*x, me, reason);
     drop_own_call_watch(*x);
     try {
       // `kill` itself never travels on: the killed process exits `killed`.
