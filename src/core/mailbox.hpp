@@ -54,6 +54,21 @@ struct mailbox {
     }
   }
 
+  /// push, for `n` messages linked from `newest` down to `oldest` (whose
+  /// next this sets). Returns as push does.
+  long push_chain(mpsc_node* newest, mpsc_node* oldest, std::uint32_t n) noexcept {
+    word old = head.load(std::memory_order_relaxed);
+    for (;;) {
+      const word c = count(old);
+      const bool parked = pointer_part(old) == blocked;
+      oldest->next.store(parked ? nullptr : top(old), std::memory_order_relaxed);
+      const word next = reinterpret_cast<word>(newest) | ((c + n < max_count ? c + n : max_count) << count_shift);
+      if (head.compare_exchange_weak(old, next, std::memory_order_acq_rel, std::memory_order_relaxed)) {
+        return parked ? -1 : static_cast<long>(c);
+      }
+    }
+  }
+
   /// Owner only, while running: everything pushed so far, newest first. The
   /// count becomes `unconsumed` (messages the owner already holds) plus the
   /// batch taken; `counted` carries what the count was set to last time.

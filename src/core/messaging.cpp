@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "process_ext.hpp"
+#include "process_lifecycle.hpp"
 #include "queue_listing.hpp"
 #include "runtime_impl.hpp"
 #include "stack_headroom.hpp"
@@ -26,7 +27,8 @@ namespace {
 
 // A receiver with a backlog this long is falling behind.
 constexpr long long_queue = 2048;
-constexpr int long_queue_cost = 50;
+constexpr int long_queue_cost = 50;  // reductions a message to oneself, times k²
+constexpr std::int64_t punishment_ns = 50;  // a sender's wait a message, times k²
 
 void make_runnable(runtime_impl* rt, scheduler* s, process* p) noexcept {
   p->state.store(pstate::runnable, std::memory_order_relaxed);
@@ -82,9 +84,9 @@ message_node* append_unusual(process* p, mpsc_node* oldest_first) noexcept {
 
 // The mailbox word counts to 65,535; beyond, the ext counts (rarely reached,
 // so its cost does not matter).
-__attribute__((noinline)) void count_past_saturation(process* r) noexcept {
+__attribute__((noinline)) void count_past_saturation(process* r, std::size_t n) noexcept {
   try {
-    ext_of(r).mbox_overflow.fetch_add(1, std::memory_order_relaxed);
+    ext_of(r).mbox_overflow.fetch_add(n, std::memory_order_relaxed);
   } catch (...) {
     // No memory for the ext: the count stays saturated.
   }
@@ -104,9 +106,48 @@ __attribute__((noinline)) void pause_plain_sender(long waiting) noexcept {
   }
 }
 
+// Pushes `n` messages (one, or an outbox's batch) onto `r`'s mailbox and
+// wakes `r` if it was parked; returns the backlog push_chain reports.
+long push_to(runtime_impl* rt, scheduler* here, process* r, mpsc_node* newest, mpsc_node* oldest,
+             std::uint32_t n) noexcept {
+  const long waiting = n == 1 ? r->mbox.push(newest) : r->mbox.push_chain(newest, oldest, n);
+  if (waiting < 0) {
+    make_runnable(rt, here, r);
+  } else if (static_cast<mailbox::word>(waiting) + n > mailbox::max_count) [[unlikely]] {
+    count_past_saturation(r, static_cast<std::size_t>(waiting) + n - mailbox::max_count);
+  }
+  return waiting;
+}
+
+// Hands `here`'s outbox over to its receiver. A receiver that died meanwhile
+// drops the batch, unless `may_destroy` is false (the caller may hold a
+// runtime lock, and the messages' destructors are the user's): then the
+// batch waits for the next hand-over.
+long hand_over(scheduler* here, bool may_destroy) noexcept {
+  outbox& o = here->out;
+  runtime_impl* rt = the_runtime.load(std::memory_order_acquire);
+  process* r = rt ? rt->table.lookup(o.to) : nullptr;
+  if (!r) {
+    if (!may_destroy) return 0;
+    o.oldest->next.store(nullptr, std::memory_order_relaxed);
+    destroy_list(std::exchange(o.newest, nullptr));
+    o.count = 0;
+    o.to = pid{};
+    return 0;
+  }
+  const std::uint32_t n = std::exchange(o.count, 0);
+  const long waiting = push_to(rt, here, r, std::exchange(o.newest, nullptr), o.oldest, n);
+  if (waiting < outbox::hot_backlog) o.to = pid{};  // it caught up: straight sends again
+  return waiting;
+}
+
 // `here`: the calling thread's scheduler (null on other threads), which runs
 // the receiver next if this message wakes it.
 long post_from(scheduler* here, pid to, message_node* m) noexcept {
+  // Whatever this process sent before goes first (a signal, say, stays
+  // behind its messages).
+  if (here && here->out.newest) [[unlikely]]
+    hand_over(here, /*may_destroy=*/false);
   runtime_impl* rt = the_runtime.load(std::memory_order_acquire);
   process* r = rt ? rt->table.lookup(to) : nullptr;
   if (!r) {
@@ -114,38 +155,65 @@ long post_from(scheduler* here, pid to, message_node* m) noexcept {
     return 0;
   }
   m->generation = to.generation();
-  const long waiting = r->mbox.push(m);
-  if (waiting < 0) {
-    make_runnable(rt, here, r);
-  } else if (static_cast<mailbox::word>(waiting) == mailbox::max_count) [[unlikely]] {
-    count_past_saturation(r);
+  return push_to(rt, here, r, m, m, 1);
+}
+
+// The BEAM's sender punishment, for a process whose `sent` messages found
+// their receiver `waiting` behind: its sending slows with the square of the
+// backlog, so the receiver gets the CPU to catch up and its backlog stays
+// bounded. Unlike the BEAM, the sender waits (k² × 50 ns a message, at most
+// 1 ms at a time) rather than spending reductions: with a thousand senders
+// taking turns, a slice ended by reductions after a few sends made fan-in a
+// procession of switches and left the outbox nothing to batch, while a
+// waiting sender leaves the CPU to the receiver and comes back to send a
+// full batch. A process sending to itself spends reductions instead (it can
+// only catch up by running).
+void punish(process* me, pid to, long waiting, int sent) noexcept {
+  const long k = waiting / long_queue;
+  if (to == me->pid()) {
+    charge_later(me, static_cast<int>(k * k) * long_queue_cost);
+    return;
   }
-  return waiting;
+  pause_quietly(me, std::min<std::int64_t>(k * k * sent * punishment_ns, 1'000'000));
 }
 
 }  // namespace
 
 long post(pid to, message_node* m) noexcept { return post_from(current_scheduler(), to, m); }
 
+void hand_over_outbox(scheduler* s) noexcept {
+  if (s->out.newest) hand_over(s, /*may_destroy=*/true);
+}
+
 void deliver(pid to, message_node* m) {
   scheduler* const here = current_scheduler();  // one thread-local read per send
-  const long waiting = post_from(here, to, m);
   process* me = here ? here->current : nullptr;
   if (!me) {
+    const long waiting = post_from(here, to, m);
     if (!here && waiting >= long_queue) [[unlikely]]
       pause_plain_sender(waiting);
     return;
   }
-  charge_quietly(me, 1);
-  if (waiting >= long_queue) [[unlikely]] {
-    // The BEAM's sender punishment: sending to a process that is falling
-    // behind costs more, growing with the square of its backlog, so the
-    // receiver gets the CPU to catch up and its backlog stays bounded. The
-    // cost is paid at the sender's next runtime call, not now: a process
-    // that sends and exits need not be resumed just to exit.
-    const long k = waiting / long_queue;
-    charge_later(me, static_cast<int>(k * k) * long_queue_cost);
+  outbox& o = here->out;
+  long waiting = 0;
+  int sent = 1;  // messages the backlog below is the receiver's answer to
+  if (o.to == to) {
+    m->generation = to.generation();
+    m->next.store(o.newest, std::memory_order_relaxed);
+    if (!o.newest) o.oldest = m;
+    o.newest = m;
+    if (++o.count == outbox::batch) {
+      waiting = hand_over(here, /*may_destroy=*/true);
+      sent = outbox::batch;
+    }
+  } else {
+    if (o.newest) hand_over(here, /*may_destroy=*/true);
+    waiting = post_from(here, to, m);
+    o.to = waiting >= outbox::hot_backlog && to != me->pid() ? to : pid{};
   }
+  charge_quietly(me, 1);
+  if (waiting >= long_queue) [[unlikely]]
+    punish(me, to, waiting, sent);
 }
 
 recv_cursor recv_begin() {

@@ -175,6 +175,11 @@ message_node* take_signal(process* p, message_node* envelope) noexcept;
 /// (see arm_wake in timers.cpp), if any.
 void drop_wait_timer(process* p) noexcept;
 
+/// Hands the messages in `s`'s outbox (see outbox.hpp) to their receiver, and
+/// forgets the receiver: for a process's switch, and for calls that must see
+/// what the caller sent (process_info).
+void hand_over_outbox(scheduler* s) noexcept;
+
 /// Puts a message straight into `p`'s own mailbox (no reductions charged).
 void push_to_self(process* p, message_node* m) noexcept;
 
@@ -202,6 +207,11 @@ inline void charge(process* p, int n) {
     switch_out(p, switch_reason::yield);
   check_signals(p);
 }
+
+/// Lets `p` wait `ns` (a sender's punishment: see deliver) without acting on
+/// signals, so that it may be called where a throw may not (a destructor's
+/// send); a doomed or finishing process does not wait.
+void pause_quietly(process* p, std::int64_t ns) noexcept;
 
 /// The end of a slice of a doomed process in a call that must not throw.
 void doomed_slice_end(process* p) noexcept;

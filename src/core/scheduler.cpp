@@ -340,6 +340,9 @@ process* scheduler::pick_direct() {
 }
 
 void scheduler::after_switch(fcontext_t from) {
+  // Before the process that switched away can run anywhere else.
+  if (out.newest) [[unlikely]]
+    hand_over_outbox(this);
   process* prev = std::exchange(pending_prev_, nullptr);
   if (!prev) {  // we came from the loop
     ctx = from;

@@ -10,6 +10,7 @@
 
 #include "eh_state.hpp"
 #include "fiber_switch.hpp"
+#include "outbox.hpp"
 #include "parker.hpp"
 #include "process_record.hpp"
 #include "process_table.hpp"
@@ -62,6 +63,7 @@ class scheduler {
   eh_state* eh = nullptr;      // this thread's C++ exception-handling state
   record_cache records;
   stack_pool::cache stacks;
+  outbox out;  // the running process's messages to a receiver behind (see outbox.hpp)
   // Stacks of their own taken (+) and given back (-) on this thread; their
   // sum over schedulers is how many are in use. Written by the owner only.
   alignas(64) std::atomic<std::int64_t> own_stacks{0};  // its own line: read by every starting scheduler

@@ -133,6 +133,15 @@ timer_ref start_send_timer(pid to, std::int64_t deadline, message_node* m) {
   return timer_ref(n);
 }
 
+void pause_quietly(process* p, std::int64_t ns) noexcept {
+  if (p->doomed != doom::none || p->finishing) return;
+  try {
+    if (arm_wake(p, now_ns() + ns)) switch_out(p, switch_reason::wait_timer);
+  } catch (...) {
+    // No memory for a timer: no wait.
+  }
+}
+
 void sleep_until_ns(std::int64_t deadline) {
   process* p = current_process();
   if (!p) {
