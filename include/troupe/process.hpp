@@ -68,6 +68,10 @@ closure* bind_closure(F&& f, Args&&... args) {
 // the reference is stored there before the child can run.
 pid spawn_closure(const spawn_options& opts, closure* c, monitor_ref* monitor = nullptr);
 void deliver(pid to, message_node* m);
+// Hands the messages the calling process holds back for a receiver that is
+// behind (see docs/design.md, "The outbox") to that receiver now: for a
+// process about to tell another thread, outside troupe, that it is done.
+void hand_over_sends() noexcept;
 
 }  // namespace detail
 

@@ -85,18 +85,25 @@ class runtime {
     spawn(
         [done](auto&& fn, auto&&... a) {
           try {
+            // What the body sent is in its receivers' mailboxes by the time
+            // run returns.
             if constexpr (std::is_void_v<R>) {
               std::invoke(fn, std::move(a)...);
+              detail::hand_over_sends();
               done->set_value();
             } else {
-              done->set_value(std::invoke(fn, std::move(a)...));
+              R r = std::invoke(fn, std::move(a)...);
+              detail::hand_over_sends();
+              done->set_value(std::forward<R>(r));
             }
           } catch (detail::forced_exit& e) {
+            detail::hand_over_sends();
             // Ended by an exit signal or exit/1: the caller gets the reason,
             // and the process still exits with it (its links and monitors see it).
             done->set_exception(std::make_exception_ptr(process_error(e.reason)));
             throw;
           } catch (...) {
+            detail::hand_over_sends();
             done->set_exception(std::current_exception());
           }
         },

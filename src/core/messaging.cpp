@@ -185,6 +185,10 @@ void hand_over_outbox(scheduler* s) noexcept {
   if (s->out.newest) hand_over(s, /*may_destroy=*/true);
 }
 
+void hand_over_sends() noexcept {
+  if (scheduler* s = current_scheduler()) hand_over_outbox(s);
+}
+
 void deliver(pid to, message_node* m) {
   scheduler* const here = current_scheduler();  // one thread-local read per send
   process* me = here ? here->current : nullptr;
