@@ -123,9 +123,8 @@ class dynamic_supervisor_server : public gen_server<dynamic_supervisor_server<Ar
   start_result<pid> start(const std::tuple<Args...>& args) {
     try {
       return std::apply(start_, args);
-    } catch (const forced_exit&) {
-      throw;
     } catch (...) {
+      if (handling_forced_exit()) throw;
       return {start_status::error, pid{}, reason_from_current_exception()};
     }
   }

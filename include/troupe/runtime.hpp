@@ -96,15 +96,22 @@ class runtime {
               detail::hand_over_sends();
               done->set_value(std::forward<R>(r));
             }
-          } catch (detail::forced_exit& e) {
-            detail::hand_over_sends();
-            // Ended by an exit signal or exit/1: the caller gets the reason,
-            // and the process still exits with it (its links and monitors see it).
-            done->set_exception(std::make_exception_ptr(process_error(e.reason)));
-            throw;
           } catch (...) {
             detail::hand_over_sends();
-            done->set_exception(std::current_exception());
+            if (!detail::handling_forced_exit()) {
+              done->set_exception(std::current_exception());
+              return;
+            }
+            // Ended by an exit signal or exit/1: the caller gets the reason,
+            // and the process still exits with it (its links and monitors
+            // see it). A forced exit passes over named handlers, so its
+            // reason is read by raising it once more, as an ordinary throw.
+            try {
+              std::rethrow_exception(std::current_exception());
+            } catch (const detail::forced_exit& e) {
+              done->set_exception(std::make_exception_ptr(process_error(e.reason)));
+            }
+            throw;
           }
         },
         std::forward<F>(f), std::forward<Args>(args)...);

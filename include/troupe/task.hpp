@@ -94,9 +94,8 @@ auto body(pid owner, std::uint64_t id, bool link, F&& f) {
       } else {
         send(owner, M{id, fn(), nullptr});
       }
-    } catch (const detail::forced_exit&) {
-      throw;
     } catch (...) {
+      if (detail::handling_forced_exit()) throw;
       if (link) unlink(owner);
       send(owner, M{id, std::nullopt, std::current_exception()});
       throw;

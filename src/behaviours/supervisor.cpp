@@ -185,9 +185,8 @@ class supervisor_server : public gen_server<supervisor_server> {
     start_result<pid> r;
     try {
       r = c.spec.start();
-    } catch (const forced_exit&) {
-      throw;
     } catch (...) {
+      if (handling_forced_exit()) throw;
       r = start_result<pid>(start_status::error, pid{}, reason_from_current_exception());
     }
     if (r) {

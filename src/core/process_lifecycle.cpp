@@ -6,6 +6,7 @@
 
 #include "crash_report.hpp"
 #include "exception_reason.hpp"
+#include "forced_unwind.hpp"
 #include "process_ext.hpp"
 #include "process_heap.hpp"
 #include "troupe/links.hpp"
@@ -37,10 +38,16 @@ __attribute__((noinline)) exit_reason run_body(process* p, bool& report, bool& r
     reason = std::move(e.reason);
     report = !e.from_signal;
   } catch (...) {
+    if (handling_forced_exit()) {
+      const process_ext& x = ext_of(p);
+      reason = x.doom_reason;
+      report = x.doom_reported;
+    } else {
     // Its own failure: a process_error's reason, or the exception (any type)
     // with the stack of its throw point.
     reason = reason_from_current_exception();
     report = own_failure = true;
+    }
   }
   // From here on nothing is raised in it: the closure's destructors may call
   // into the runtime (send, say) but cannot be unwound.

@@ -23,4 +23,11 @@ struct forced_exit {
   ~forced_exit();
 };
 
+/// Inside a catch handler: whether what it caught is a forced_exit. A
+/// process's forced exit unwinds it as a forced unwind (the unwinder's
+/// cleanup phase alone), which passes over handlers for named types, so
+/// code that must let it through catches (...) and rethrows when this says
+/// so.
+bool handling_forced_exit() noexcept;
+
 }  // namespace troupe::detail

@@ -156,9 +156,8 @@ class server_loop {
   next_action guarded(const message_node* m, F&& f) {
     try {
       return std::forward<F>(f)();
-    } catch (const forced_exit&) {
-      throw;  // killed, or an untrapped link: no terminate, as OTP
     } catch (...) {
+      if (handling_forced_exit()) throw;  // killed, or an untrapped link: no terminate, as OTP
       exit_reason why = reason_from_current_exception();
       next_action n = next_action::access::make_stop(std::move(why));
       finish(n, m);
@@ -228,9 +227,8 @@ class server_loop {
     if constexpr (requires { s_.terminate(reason); }) {
       try {
         s_.terminate(reason);
-      } catch (const forced_exit&) {
-        throw;
       } catch (...) {
+        if (handling_forced_exit()) throw;
         reason = reason_from_current_exception();
       }
     }
@@ -300,9 +298,8 @@ class server_body {
     try {
       std::apply([&](A&... a) { s_.emplace(std::move(a)...); }, owned->args);
       if constexpr (requires { s_->init(); }) next = as_next([&] { return s_->init(); });
-    } catch (const forced_exit&) {
-      throw;
     } catch (...) {
+      if (handling_forced_exit()) throw;
       exit_reason why = reason_from_current_exception();
       ack_start(to, start_status::error, why);
       troupe::exit(std::move(why));
