@@ -13,7 +13,7 @@
 #include "eh_state.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/common_interface_defs.h>
+#include <sanitizer/asan_interface.h>
 #endif
 
 // libstdc++ exports it (CXXABI_1.3.11), GCC 12's <cxxabi.h> does not declare it.
