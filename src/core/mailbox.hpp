@@ -41,18 +41,7 @@ struct mailbox {
 
   /// Any thread. Returns the receiver's backlog before this message, or -1 if
   /// the owner was parked: then the caller woke it.
-  long push(mpsc_node* n) noexcept {
-    word old = head.load(std::memory_order_relaxed);
-    for (;;) {
-      const word c = count(old);
-      const bool parked = pointer_part(old) == blocked;
-      n->next.store(parked ? nullptr : top(old), std::memory_order_relaxed);
-      const word next = reinterpret_cast<word>(n) | ((c < max_count ? c + 1 : c) << count_shift);
-      if (head.compare_exchange_weak(old, next, std::memory_order_acq_rel, std::memory_order_relaxed)) {
-        return parked ? -1 : static_cast<long>(c);
-      }
-    }
-  }
+  long push(mpsc_node* n) noexcept { return push_chain(n, n, 1); }
 
   /// push, for `n` messages linked from `newest` down to `oldest` (whose
   /// next this sets). Returns as push does.

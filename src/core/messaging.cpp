@@ -110,7 +110,7 @@ __attribute__((noinline)) void pause_plain_sender(long waiting) noexcept {
 // wakes `r` if it was parked; returns the backlog push_chain reports.
 long push_to(runtime_impl* rt, scheduler* here, process* r, mpsc_node* newest, mpsc_node* oldest,
              std::uint32_t n) noexcept {
-  const long waiting = n == 1 ? r->mbox.push(newest) : r->mbox.push_chain(newest, oldest, n);
+  const long waiting = r->mbox.push_chain(newest, oldest, n);
   if (waiting < 0) {
     make_runnable(rt, here, r);
   } else if (static_cast<mailbox::word>(waiting) + n > mailbox::max_count) [[unlikely]] {
@@ -142,12 +142,9 @@ long hand_over(scheduler* here, bool may_destroy) noexcept {
 }
 
 // `here`: the calling thread's scheduler (null on other threads), which runs
-// the receiver next if this message wakes it.
-long post_from(scheduler* here, pid to, message_node* m) noexcept {
-  // Whatever this process sent before goes first (a signal, say, stays
-  // behind its messages).
-  if (here && here->out.newest) [[unlikely]]
-    hand_over(here, /*may_destroy=*/false);
+// the receiver next if this message wakes it. The caller has handed its
+// outbox over (post_from does).
+long push_now(scheduler* here, pid to, message_node* m) noexcept {
   runtime_impl* rt = the_runtime.load(std::memory_order_acquire);
   process* r = rt ? rt->table.lookup(to) : nullptr;
   if (!r) {
@@ -156,6 +153,14 @@ long post_from(scheduler* here, pid to, message_node* m) noexcept {
   }
   m->generation = to.generation();
   return push_to(rt, here, r, m, m, 1);
+}
+
+long post_from(scheduler* here, pid to, message_node* m) noexcept {
+  // Whatever this process sent before goes first (a signal, say, stays
+  // behind its messages).
+  if (here && here->out.newest) [[unlikely]]
+    hand_over(here, /*may_destroy=*/false);
+  return push_now(here, to, m);
 }
 
 // The BEAM's sender punishment, for a process whose `sent` messages found
@@ -212,7 +217,7 @@ void deliver(pid to, message_node* m) {
     }
   } else {
     if (o.newest) hand_over(here, /*may_destroy=*/true);
-    waiting = post_from(here, to, m);
+    waiting = push_now(here, to, m);
     o.to = waiting >= outbox::hot_backlog && to != me->pid() ? to : pid{};
   }
   charge_quietly(me, 1);

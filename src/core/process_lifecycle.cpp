@@ -6,7 +6,6 @@
 
 #include "crash_report.hpp"
 #include "exception_reason.hpp"
-#include "forced_unwind.hpp"
 #include "process_ext.hpp"
 #include "process_heap.hpp"
 #include "troupe/links.hpp"
@@ -38,23 +37,21 @@ __attribute__((noinline)) exit_reason run_body(process* p, bool& report, bool& r
     reason = std::move(e.reason);
     report = !e.from_signal;
   } catch (...) {
-    if (handling_forced_exit()) {
-      const process_ext& x = ext_of(p);
-      reason = x.doom_reason;
-      report = x.doom_reported;
-    } else {
     // Its own failure: a process_error's reason, or the exception (any type)
-    // with the stack of its throw point.
-    reason = reason_from_current_exception();
-    report = own_failure = true;
+    // with the stack of its throw point. A forced exit (raised as a forced
+    // unwind, which only catch (...) sees) takes its doom's reason below.
+    if (!handling_forced_exit()) {
+      reason = reason_from_current_exception();
+      report = own_failure = true;
     }
   }
   // From here on nothing is raised in it: the closure's destructors may call
   // into the runtime (send, say) but cannot be unwound.
   p->rest_requested = false;
   p->finishing = true;
-  // A process that swallowed its forced exit and returned, or whose doom
-  // came while it was unwinding, ends with the doom's reason; an exception
+  // A process unwound by its forced exit, one that swallowed it and
+  // returned, or one whose doom came while it was unwinding, ends with the
+  // doom's reason; an exception
   // of its own that escaped while a doom waited was its end, as on the BEAM.
   if (p->doomed == doom::raised || (p->doomed == doom::pending && !own_failure)) {
     const process_ext& x = ext_of(p);

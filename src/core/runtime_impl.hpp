@@ -175,9 +175,9 @@ message_node* take_signal(process* p, message_node* envelope) noexcept;
 /// (see arm_wake in timers.cpp), if any.
 void drop_wait_timer(process* p) noexcept;
 
-/// Hands the messages in `s`'s outbox (see outbox.hpp) to their receiver, and
-/// forgets the receiver: for a process's switch, and for calls that must see
-/// what the caller sent (process_info).
+/// Hands the messages in `s`'s outbox (see outbox.hpp) to their receiver: at
+/// every switch. (Calls that must see what the caller sent, process_info and
+/// a process's exit, use detail::hand_over_sends.)
 void hand_over_outbox(scheduler* s) noexcept;
 
 /// Puts a message straight into `p`'s own mailbox (no reductions charged).

@@ -221,7 +221,7 @@ void note_crash_message(const message_node* n) noexcept {
 
 void exit_process(process* p, const exit_reason& reason, bool report) noexcept {
   // What it sent goes before any news of its death.
-  if (scheduler* s = current_scheduler()) hand_over_outbox(s);
+  hand_over_sends();
   static const std::unordered_map<std::uint64_t, troupe::pid> no_monitors;
   const troupe::pid me = p->pid();
   runtime_impl* rt = the_runtime.load(std::memory_order_acquire);

@@ -31,7 +31,7 @@ bool is_live(pstate s) { return s != pstate::free && s != pstate::exiting; }
 std::optional<process_snapshot> process_info(pid id) {
   // What the caller sent `id` counts in its queue (in OTP, process_info is a
   // signal, behind the caller's messages).
-  if (scheduler* s = current_scheduler()) hand_over_outbox(s);
+  hand_over_sends();
   runtime_impl* rt = the_runtime.load(std::memory_order_acquire);
   process* p = rt ? rt->table.lookup(id) : nullptr;
   if (!p) return std::nullopt;
