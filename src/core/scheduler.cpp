@@ -64,6 +64,18 @@ std::int64_t now_ns() noexcept {
   return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
+std::int64_t coarse_now_ns() noexcept {
+  static const std::int64_t tick = [] {
+    timespec res;
+    if (clock_getres(CLOCK_MONOTONIC_COARSE, &res) != 0) return std::int64_t{-1};
+    return std::int64_t{res.tv_sec} * 1'000'000'000 + res.tv_nsec;
+  }();
+  if (tick < 0 || tick > 50'000'000) return now_ns();  // no tick clock, or a coarse one
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec + tick;
+}
+
 scheduler::scheduler(runtime_impl& r, unsigned i) : rt(r), id(i), rng_(0x9e3779b9u * (i + 1)) {}
 
 void scheduler::start() {

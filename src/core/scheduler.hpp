@@ -3,6 +3,7 @@
 // into and out of the processes it runs.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <thread>
 
@@ -131,5 +132,11 @@ inline process* current_process() noexcept {
 void switch_out(process* p, switch_reason why);
 
 std::int64_t now_ns() noexcept;
+
+/// A time no earlier than now_ns() and later by less than one kernel tick
+/// (CLOCK_MONOTONIC_COARSE plus its resolution), read without the TSC. For
+/// deadlines of at least `coarse_enough`, where a tick late does not matter.
+std::int64_t coarse_now_ns() noexcept;
+inline constexpr std::chrono::nanoseconds coarse_enough = std::chrono::seconds(1);
 
 }  // namespace troupe::detail
