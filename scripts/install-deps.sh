@@ -28,6 +28,7 @@ packages=(
   libfmt-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libgcc-12-dev  # GCC's libbacktrace (backtrace.h, libbacktrace.a): symbolized stack traces
+  gcc-12-plugin-dev  # GCC's plugin headers: troupe_preemptible's safe-point plugin
 )
 if [[ "$peers" == 1 ]]; then
   packages+=(erlang-base golang-go gnuplot-nox)

@@ -36,6 +36,9 @@ struct process_snapshot {
   std::vector<pid> monitored_by;  // processes monitoring it
   std::optional<std::string> registered_name;
   bool trap_exit = false;
+  /// Times it held its scheduler past runtime_options::long_schedule without
+  /// reaching a safe point (see docs/scheduling.md).
+  std::uint32_t long_schedules = 0;
   /// The first messages of its queue, oldest first: filled only by
   /// process_info(p, n) (Erlang's process_info(P, messages)).
   std::vector<queued_message> messages;

@@ -35,6 +35,15 @@ struct runtime_options {
   std::size_t dedicated_stacks = 65536;
   /// How many stacks the sharers spread over (made on first use).
   std::size_t shared_stacks = 256;
+  /// How long a process runs before the watchdog asks it to yield at its
+  /// next safe point (code built with troupe_preemptible, or
+  /// troupe_safe_point()). Runtime calls also end a slice after a budget of
+  /// reductions, whichever comes first. See docs/scheduling.md.
+  std::chrono::microseconds time_slice{200};
+  /// A process that has held its scheduler this long without reaching a safe
+  /// point is logged (once per episode) and counted in process_info's
+  /// long_schedules, as OTP's system_monitor long_schedule reports.
+  std::chrono::milliseconds long_schedule{5};
 };
 
 namespace detail {

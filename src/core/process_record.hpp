@@ -54,6 +54,9 @@ enum signal_bits : std::uint32_t {
 
 
 
+inline constexpr std::uint8_t preempt_deferred = 0x80;
+inline constexpr std::uint8_t no_preempt_depth = 0x7f;
+
 struct stack_slot {
   char* lo = nullptr;   // lowest usable byte (the guard page is just below)
   std::uint32_t size = 0;  // usable bytes
@@ -105,6 +108,10 @@ struct alignas(64) process {
   bool finishing = false;     // its body is done: it only cleans up on the way out
   bool rest_requested = false;  // owner only: its body returns to rest, not to exit (detail::rest_on_return)
   std::uint8_t doomed_slices = 0;  // slices ended with a doom pending (see charge_quietly)
+  // Owner only: troupe::no_preempt_scope's open (low 7 bits) and whether a
+  // safe point inside them wanted to yield (preempt_deferred). One byte: the
+  // record has no other room.
+  std::uint8_t no_preempt = 0;
   std::uint32_t forced_alive = 0;  // its forced_exit objects in existence
 #ifdef TROUPE_TSAN
   void* tsan_fiber = nullptr;

@@ -72,6 +72,7 @@ runtime_impl::runtime_impl(const runtime_options& o)
         throw std::system_error(std::make_error_code(std::errc::resource_unavailable_try_again), "injected");
       s->start();
     }
+    dog.start();
   } catch (const std::exception& e) {
     // The threads that did start are stopped and joined before the error
     // goes to the caller (a joinable std::thread would terminate).
@@ -183,10 +184,12 @@ void runtime_impl::shutdown() {
     p.signals.fetch_or(sig_shutdown, std::memory_order_seq_cst);
     wake_for_signal(&p);
   });
+  dog.preempt_all();  // a process in preemptible code sees the signal at its next safe point
   wait_idle();
   quit.store(true, std::memory_order_seq_cst);
   for (auto& s : scheds) s->unpark();
   for (auto& s : scheds) s->join();
+  dog.stop();
   for (auto& s : scheds) s->release_leftovers();
   // Messages sent to a process as it died may still sit in its old mailbox;
   // exts live as long as their slots.

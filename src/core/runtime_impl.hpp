@@ -18,6 +18,7 @@
 #include "shared_stacks.hpp"
 #include "stack_pool.hpp"
 #include "troupe/runtime.hpp"
+#include "watchdog.hpp"
 
 namespace troupe::detail {
 
@@ -59,6 +60,8 @@ class runtime_impl {
   shared_stacks sharing;
   std::vector<std::unique_ptr<scheduler>> scheds;
   global_queue global_q;
+
+  watchdog dog{*this};  // after scheds: it sizes itself by them at start
 
   std::atomic<int> nidle{0};
   std::atomic<int> nspinning{0};

@@ -11,7 +11,9 @@
 #include "cpu_relax.hpp"
 #include "process_ext.hpp"
 #include "process_lifecycle.hpp"
+#include "troupe/preempt_check.h"
 #include "runtime_impl.hpp"
+#include "troupe/preempt_check.h"
 #include "stack_headroom.hpp"
 #include "stack_overflow.hpp"
 
@@ -211,6 +213,7 @@ process* scheduler::find_work() {
     std::int64_t timeout = -1;
     if (!timers_.empty()) timeout = std::max<std::int64_t>(0, timers_.top()->deadline - now_ns());
     parker_.park(timeout);
+    rt.dog.scheduler_woke();
   }
   {
     std::lock_guard lock(rt.idle_mu);
@@ -293,6 +296,7 @@ void scheduler::loop() {
   tls_block_cache = &blocks;
 #endif
   thread_fiber = this_thread_stack();
+  preempt_flag.store(&troupe_preempt_flag, std::memory_order_release);
   eh = eh_globals();
   void* alt_stack = enter_alt_stack();
   while (!rt.quit.load(std::memory_order_acquire)) {
@@ -324,7 +328,9 @@ void scheduler::loop() {
 void scheduler::dispatch(process* p) {
   if (!prepare(p)) return;
   pending_prev_ = nullptr;
+  in_process.store(true, std::memory_order_release);
   const transfer_t t = switch_to(p->ctx, this, fiber_of(p));
+  in_process.store(false, std::memory_order_release);
   *eh = eh_state{};  // after a stack overflow the state may be the dead process's
   static_cast<scheduler*>(t.data)->after_switch(t.fctx);
 }
@@ -332,6 +338,9 @@ void scheduler::dispatch(process* p) {
 bool scheduler::prepare(process* p) {
   p->sched = this;
   current = p;
+  slice_seq.store(slice_seq.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  running.store(p, std::memory_order_release);
+  __atomic_store_n(&troupe_preempt_flag, 0, __ATOMIC_RELAXED);  // a new slice: a request for the last one is stale
   p->state.store(pstate::running, std::memory_order_relaxed);
   if (p->share.load(std::memory_order_relaxed)) return enter_shared(p);
   return p->ctx || start_process(p);

@@ -72,6 +72,18 @@ class scheduler {
   // Idle bookkeeping, guarded by runtime_impl's idle mutex.
   alignas(64) bool in_idle_list = false;
 
+  // What the watchdog (src/preempt/watchdog.hpp) watches; written by the
+  // owner at every slice start, so on a line of their own.
+  alignas(64) std::atomic<std::uint32_t> slice_seq{0};  // slices started here
+  std::atomic<bool> in_process{false};                  // a process runs (not the loop)
+  std::atomic<process*> running{nullptr};               // the process of the current slice
+  std::atomic<unsigned char*> preempt_flag{nullptr};    // this thread's troupe_preempt_flag
+  std::atomic<std::uint32_t> lent{0};                   // scheduler_loans open (src/preempt)
+  /// Makes the running process yield at its next safe point (any thread).
+  void request_preemption() noexcept {
+    if (unsigned char* f = preempt_flag.load(std::memory_order_acquire)) __atomic_store_n(f, 1, __ATOMIC_RELAXED);
+  }
+
  private:
   friend class runtime_impl;
   void loop();

@@ -105,6 +105,8 @@ struct process_ext {
   // reply; one is enough, since a call blocks its caller. Written by the
   // owner only; senders read it to drop a late reply early.
   std::atomic<std::uint64_t> active_alias{0};
+  // Times the watchdog saw it hold its scheduler past long_schedule.
+  std::atomic<std::uint32_t> long_schedules{0};
   // Owner only: why it must end, once decided (process::doomed).
   exit_reason doom_reason;
 
@@ -122,6 +124,7 @@ struct process_ext {
     heap_bytes.store(0, std::memory_order_relaxed);
     mbox_overflow.store(0, std::memory_order_relaxed);
     active_alias.store(0, std::memory_order_relaxed);
+    long_schedules.store(0, std::memory_order_relaxed);
     doom_reason = exit_reason();
   }
 };

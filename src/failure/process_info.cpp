@@ -51,6 +51,7 @@ std::optional<process_snapshot> process_info(pid id) {
     ensure_headroom();
     std::lock_guard lock(x->mu);
     info.heap_bytes = x->heap_bytes.load(std::memory_order_relaxed);
+    info.long_schedules = x->long_schedules.load(std::memory_order_relaxed);
     x->links.for_each([&](troupe::pid l) { info.links.push_back(l); });
     if (x->mon) {
       for (auto& [ref, target] : x->mon->monitors) info.monitors.push_back(target);

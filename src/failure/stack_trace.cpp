@@ -68,6 +68,7 @@
 
 #include "cpu_relax.hpp"
 #include "crash_report.hpp"
+#include "scheduler_loan.hpp"
 #include "stack_trace.hpp"
 #include "troupe/detail/forced_exit.hpp"
 #include "troupe/process.hpp"
@@ -426,6 +427,7 @@ class symbolizer {
   }
 
   std::vector<stack_frame> run(const std::vector<const void*>& addresses) {
+    detail::scheduler_loan waiting;  // the first lookup reads the debug information: many milliseconds
     std::lock_guard one_at_a_time(call_mu_);
     std::unique_lock lock(mu_);
     request_ = &addresses;

@@ -1,0 +1,236 @@
+// troupe_preempt: a GCC plugin that puts a safe point (troupe_safe_point(),
+// from troupe/preempt_check.h) at the entry of every function and before
+// every backward jump (a loop's back edge) of the code it compiles. A safe
+// point is a load of a thread-local flag and a branch the runtime's watchdog
+// makes taken when the process has had its slice; then the process yields as
+// at any runtime call. See docs/scheduling.md.
+//
+// Where: before GCC's "lower" pass, on the structured GIMPLE the front end
+// made. There every loop still ends in a goto (or a conditional jump) to a
+// label that comes earlier, and the safe point lands inside the same
+// try/cleanup nesting as that jump. So when a safe point throws (a killed
+// process unwinds), the exception-lowering pass that follows gives it the
+// same landing pads as the jump's neighbours, and every destructor in scope
+// runs. Later, the check is inlined like any other code: a loop keeps its
+// optimisations except those a rarely taken call in it forbids.
+//
+// Not instrumented: functions from system headers (the standard library),
+// functions marked no_instrument_function, and files under the prefixes
+// given as -fplugin-arg-troupe_preempt-exclude=DIR (troupe's own headers).
+// A noexcept function gets troupe_safe_point_nothrow(), which yields but
+// leaves an exit signal for a later runtime call. Every other instrumented
+// function may now throw, whatever the front end concluded from its body.
+//
+//   -fplugin=troupe_preempt.so -include troupe/preempt_check.h
+//   -fplugin-arg-troupe_preempt-exclude=/usr/include/troupe
+//   -fplugin-arg-troupe_preempt-verbose    (a note per instrumented function)
+
+#include "gcc-plugin.h"
+#include "plugin-version.h"
+
+#include "tree.h"
+#include "cp/cp-tree.h"  // before diagnostic-core.h, which it extends
+#include "tree-pass.h"
+#include "context.h"
+#include "function.h"
+#include "basic-block.h"
+#include "gimple.h"
+#include "gimple-iterator.h"
+#include "diagnostic-core.h"
+#include "hash-set.h"
+#include "stringpool.h"
+#include "attribs.h"
+
+int plugin_is_GPL_compatible;  // GCC loads only plugins that say so; Apache-2.0 is
+
+namespace {
+
+tree check_fn = NULL_TREE;          // troupe_safe_point
+tree check_nothrow_fn = NULL_TREE;  // troupe_safe_point_nothrow
+auto_vec<const char*> excluded_prefixes;
+bool verbose = false;
+bool reported_missing_header = false;
+
+bool excluded(tree fn);
+
+// Declared noexcept (or a destructor, implicitly so): its safe points must
+// not throw, since an exception leaving it would end the program.
+bool declared_noexcept(tree fn) {
+  tree spec = TYPE_RAISES_EXCEPTIONS(TREE_TYPE(fn));
+  if (!spec) return false;
+  if (DEFERRED_NOEXCEPT_SPEC_P(spec) || UNEVALUATED_NOEXCEPT_SPEC_P(spec)) return true;
+  return nothrow_spec_p(spec);
+}
+
+bool gets_throwing_checks(tree fn) { return flag_exceptions && !declared_noexcept(fn); }
+
+// Runs as the front end finishes each function body, just after it decided
+// whether the function can throw. One that gets safe points that may throw
+// can: saying so now, before the functions that call it are finished, gives
+// their calls to it the landing pads an unwinding exception needs.
+void on_function_finished(void* gcc_data, void*) {
+  tree fn = static_cast<tree>(gcc_data);
+  if (!fn || TREE_CODE(fn) != FUNCTION_DECL || !DECL_NAME(fn)) return;
+  const char* name = IDENTIFIER_POINTER(DECL_NAME(fn));
+  if (std::strcmp(name, "troupe_safe_point") == 0) check_fn = fn;
+  if (std::strcmp(name, "troupe_safe_point_nothrow") == 0) check_nothrow_fn = fn;
+  if (!excluded(fn) && gets_throwing_checks(fn)) TREE_NOTHROW(fn) = 0;
+}
+
+bool excluded(tree fn) {
+  if (fn == check_fn || fn == check_nothrow_fn) return true;
+  // The attribute itself: GCC sets DECL_NO_INSTRUMENT_FUNCTION_ENTRY_EXIT
+  // on every function when -finstrument-functions is off.
+  if (lookup_attribute("no_instrument_function", DECL_ATTRIBUTES(fn))) return true;
+  const location_t where = DECL_SOURCE_LOCATION(fn);
+  if (in_system_header_at(where)) return true;
+  const char* file = LOCATION_FILE(where);
+  if (!file) return false;
+  for (const char* prefix : excluded_prefixes) {
+    if (std::strncmp(file, prefix, std::strlen(prefix)) == 0) return true;
+  }
+  return false;
+}
+
+class instrumenter {
+ public:
+  explicit instrumenter(tree check) : check_(check) {}
+
+  // The body of a function at this stage is one GIMPLE_BIND (or a
+  // GIMPLE_TRY around one, for a noexcept function), which "lower" insists
+  // on: the entry's safe point goes first inside it.
+  void function_body(gimple_seq& body) {
+    gimple* outer = gimple_seq_first_stmt(body);
+    if (!outer) return;
+    gimple_seq* inner = nullptr;
+    if (gbind* b = dyn_cast<gbind*>(outer)) inner = gimple_bind_body_ptr(b);
+    if (!inner && gimple_code(outer) == GIMPLE_TRY) inner = gimple_try_eval_ptr(outer);
+    if (!inner) return;
+    gimple_stmt_iterator gsi = gsi_start(*inner);
+    insert_before(gsi, gimple_location(outer));
+    walk(body);
+  }
+
+  [[nodiscard]] int points() const { return points_; }
+
+ private:
+  void walk(gimple_seq& seq) {
+    for (gimple_stmt_iterator gsi = gsi_start(seq); !gsi_end_p(gsi); gsi_next(&gsi)) {
+      gimple* g = gsi_stmt(gsi);
+      switch (gimple_code(g)) {
+        case GIMPLE_LABEL:
+          seen_.add(gimple_label_label(as_a<glabel*>(g)));
+          break;
+        case GIMPLE_GOTO: {
+          tree dest = gimple_goto_dest(g);
+          if (TREE_CODE(dest) == LABEL_DECL && seen_.contains(dest)) insert_before(gsi, gimple_location(g));
+          break;
+        }
+        case GIMPLE_COND: {
+          gcond* c = as_a<gcond*>(g);
+          tree t = gimple_cond_true_label(c);
+          tree f = gimple_cond_false_label(c);
+          if ((t && seen_.contains(t)) || (f && seen_.contains(f))) insert_before(gsi, gimple_location(g));
+          break;
+        }
+        case GIMPLE_BIND:
+          walk(*gimple_bind_body_ptr(as_a<gbind*>(g)));
+          break;
+        case GIMPLE_TRY:
+          walk(*gimple_try_eval_ptr(g));
+          walk(*gimple_try_cleanup_ptr(g));
+          break;
+        case GIMPLE_CATCH:
+          walk(*gimple_catch_handler_ptr(as_a<gcatch*>(g)));
+          break;
+        case GIMPLE_EH_FILTER:
+          walk(*gimple_eh_filter_failure_ptr(g));
+          break;
+        case GIMPLE_EH_ELSE: {
+          geh_else* e = as_a<geh_else*>(g);
+          walk(*gimple_eh_else_n_body_ptr(e));
+          walk(*gimple_eh_else_e_body_ptr(e));
+          break;
+        }
+        default:
+          break;
+      }
+    }
+  }
+
+  void insert_before(gimple_stmt_iterator& gsi, location_t where) {
+    gcall* call = gimple_build_call(check_, 0);
+    gimple_set_location(call, where);
+    gsi_insert_before(&gsi, call, GSI_SAME_STMT);
+    ++points_;
+  }
+
+  tree check_;
+  hash_set<tree> seen_;
+  int points_ = 0;
+};
+
+const pass_data safe_point_pass_data = {
+    GIMPLE_PASS,
+    "troupe_safe_points",
+    OPTGROUP_NONE,
+    TV_NONE,
+    PROP_gimple_any,  // properties_required
+    0,                // properties_provided
+    0,                // properties_destroyed
+    0,                // todo_flags_start
+    0,                // todo_flags_finish
+};
+
+class safe_point_pass : public gimple_opt_pass {
+ public:
+  explicit safe_point_pass(gcc::context* ctx) : gimple_opt_pass(safe_point_pass_data, ctx) {}
+  opt_pass* clone() final { return new safe_point_pass(m_ctxt); }
+
+  unsigned int execute(function* fun) final {
+    tree fn = fun->decl;
+    if (excluded(fn)) return 0;
+    if (!check_fn || !check_nothrow_fn) {
+      if (!reported_missing_header) {
+        error("troupe_preempt: troupe_safe_point is not declared; compile with -include troupe/preempt_check.h");
+        reported_missing_header = true;
+      }
+      return 0;
+    }
+    instrumenter in(gets_throwing_checks(fn) ? check_fn : check_nothrow_fn);
+    in.function_body(fun->gimple_body);
+    if (verbose) inform(DECL_SOURCE_LOCATION(fn), "troupe_preempt: %d safe points in %qD", in.points(), fn);
+    return 0;
+  }
+};
+
+}  // namespace
+
+int plugin_init(struct plugin_name_args* info, struct plugin_gcc_version* version) {
+  if (!plugin_default_version_check(version, &gcc_version)) {
+    error("troupe_preempt: this plugin was built for GCC %s", gcc_version.basever);
+    return 1;
+  }
+  for (int i = 0; i < info->argc; ++i) {
+    const plugin_argument& arg = info->argv[i];
+    if (std::strcmp(arg.key, "exclude") == 0 && arg.value) {
+      excluded_prefixes.safe_push(xstrdup(arg.value));
+    } else if (std::strcmp(arg.key, "verbose") == 0) {
+      verbose = true;
+    } else {
+      error("troupe_preempt: unknown argument %qs (known: exclude=DIR, verbose)", arg.key);
+      return 1;
+    }
+  }
+  static plugin_info about = {"0.1", "safe points for troupe's preemption (see docs/scheduling.md)"};
+  register_callback(info->base_name, PLUGIN_INFO, nullptr, &about);
+  register_callback(info->base_name, PLUGIN_PRE_GENERICIZE, on_function_finished, nullptr);
+
+  register_pass_info pass;
+  pass.pass = new safe_point_pass(g);
+  pass.reference_pass_name = "lower";
+  pass.ref_pass_instance_number = 1;
+  pass.pos_op = PASS_POS_INSERT_BEFORE;
+  register_callback(info->base_name, PLUGIN_PASS_MANAGER_SETUP, nullptr, &pass);
+  return 0;
+}

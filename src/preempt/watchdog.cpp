@@ -1,0 +1,111 @@
+#include "watchdog.hpp"
+
+#include <pthread.h>
+#include <sys/prctl.h>
+
+#include <chrono>
+#include <mutex>
+#include <string>
+
+#include "process_ext.hpp"
+#include "runtime_impl.hpp"
+#include "troupe/log.hpp"
+
+namespace troupe::detail {
+
+namespace {
+
+constexpr std::int64_t slow_tick_ns = 1'000'000;
+// Ticks in a row in which no process held its scheduler from one tick to
+// the next, after which the watchdog ticks slowly.
+constexpr int quiet_ticks = 16;
+
+std::int64_t ns(std::chrono::nanoseconds d) { return d.count(); }
+
+}  // namespace
+
+watchdog::watchdog(runtime_impl& rt) : rt_(rt) {}
+
+void watchdog::start() {
+  seen_.assign(rt_.scheds.size(), observed{});
+  slice_ns_ = std::max<std::int64_t>(ns(rt_.opts.time_slice), 10'000);
+  long_ns_ = std::max<std::int64_t>(ns(rt_.opts.long_schedule), slice_ns_);
+  thread_ = std::thread([this] { loop(); });
+}
+
+void watchdog::stop() noexcept {
+  if (!thread_.joinable()) return;
+  stop_.store(true, std::memory_order_seq_cst);
+  parker_.unpark();
+  thread_.join();
+}
+
+void watchdog::preempt_all() noexcept {
+  for (auto& s : rt_.scheds) s->request_preemption();
+}
+
+void watchdog::loop() {
+  pthread_setname_np(pthread_self(), "troupe-watchdog");
+  // Linux lets a sleep end up to 50 µs late by default: a tenth of a slice.
+  prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
+  const int n = static_cast<int>(rt_.scheds.size());
+  int quiet = 0;
+  while (!stop_.load(std::memory_order_acquire)) {
+    if (rt_.nidle.load(std::memory_order_seq_cst) == n) {
+      // Every scheduler is parked. The one that wakes first sees asleep_
+      // (its nidle decrement and our load below are both seq_cst).
+      asleep_.store(true, std::memory_order_seq_cst);
+      if (rt_.nidle.load(std::memory_order_seq_cst) == n && !stop_.load(std::memory_order_seq_cst)) parker_.park(-1);
+      asleep_.store(false, std::memory_order_seq_cst);
+      for (auto& o : seen_) o = observed{};
+      quiet = 0;
+      continue;
+    }
+    parker_.park(quiet < quiet_ticks ? slice_ns_ / 2 : slow_tick_ns);
+    const std::int64_t now = now_ns();
+    bool held = false;
+    for (int i = 0; i < n; ++i) {
+      scheduler& s = *rt_.scheds[i];
+      observed& o = seen_[i];
+      const std::uint32_t seq = s.slice_seq.load(std::memory_order_acquire);
+      if (!s.in_process.load(std::memory_order_acquire) || seq != o.seq || o.since == 0 ||
+          s.lent.load(std::memory_order_acquire) != 0) {
+        o = observed{seq, now};
+        continue;
+      }
+      held = true;
+      const std::int64_t running = now - o.since;
+      if (running >= slice_ns_ && !o.flagged) {
+        o.flagged = true;
+        s.request_preemption();
+      }
+      if (running >= long_ns_ && !o.noted_long) {
+        o.noted_long = true;
+        note_long_schedule(s, seq, running);
+      }
+    }
+    quiet = held ? 0 : quiet + 1;
+  }
+}
+
+void watchdog::note_long_schedule(scheduler& s, std::uint32_t seq, std::int64_t held_ns) noexcept {
+  process* p = s.running.load(std::memory_order_acquire);
+  if (!p) return;
+  const troupe::pid who = p->pid();
+  // Still the same slice, so `who` is the holder (not a process that took
+  // its slot after it ended).
+  if (s.slice_seq.load(std::memory_order_acquire) != seq) return;
+  std::string name;
+  try {
+    process_ext& x = ext_of(p);
+    std::lock_guard lock(x.mu);
+    x.long_schedules.fetch_add(1, std::memory_order_relaxed);
+    if (!x.name().empty()) name = " (" + x.name() + ")";
+    logger()->warn("long_schedule: process {}{} has held scheduler {} for {:.1f} ms without reaching a safe point",
+                   who, name, s.id, static_cast<double>(held_ns) / 1e6);
+  } catch (...) {
+    // No memory for the ext or the message: the episode goes unrecorded.
+  }
+}
+
+}  // namespace troupe::detail

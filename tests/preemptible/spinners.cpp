@@ -1,0 +1,42 @@
+#include "spinners.hpp"
+
+namespace spinners {
+
+__attribute__((noinline)) long step(long x) { return (x * 2862933555777941757L + 3037000493L) >> 3; }
+
+long spin_calls_until(const std::atomic<bool>& stop, deadline limit) {
+  long acc = 1;
+  for (long i = 0; !stop.load(std::memory_order_relaxed); ++i) {
+    acc = step(acc + i);
+    if ((i & 0xffff) == 0 && std::chrono::steady_clock::now() >= limit) break;
+  }
+  return acc;
+}
+
+long spin_arith_until(const std::atomic<bool>& stop, deadline limit) {
+  unsigned long acc = 1;
+  for (unsigned long i = 0; !stop.load(std::memory_order_relaxed); ++i) {
+    acc = acc * 6364136223846793005UL + i;
+    if ((i & 0xffff) == 0 && std::chrono::steady_clock::now() >= limit) break;
+  }
+  return static_cast<long>(acc);
+}
+
+long spin_calls_until_nothrow(const std::atomic<bool>& stop, deadline limit) noexcept {
+  long acc = 1;
+  for (long i = 0; !stop.load(std::memory_order_relaxed); ++i) {
+    acc = step(acc + i);
+    if ((i & 0xffff) == 0 && std::chrono::steady_clock::now() >= limit) break;
+  }
+  return acc;
+}
+
+void spin_forever(std::atomic<long>& progress) {
+  long acc = 1;
+  for (;;) {
+    acc = step(acc);
+    progress.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+}  // namespace spinners

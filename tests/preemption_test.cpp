@@ -1,0 +1,195 @@
+// Preemption of plain C++ code: safe points in code built with
+// troupe_preemptible (tests/preemptible/spinners.cpp), the watchdog that
+// ends slices and reports long schedules, no_preempt_scope.
+
+#include <atomic>
+#include <memory>
+
+#include "preemptible/spinners.hpp"
+#include "test_support.hpp"
+#include "troupe/preempt.hpp"
+
+namespace {
+
+using namespace troupe_test;
+using steady = std::chrono::steady_clock;
+
+class PreemptionTest : public RuntimeTest {};
+TROUPE_INSTANTIATE_SCHEDULERS(PreemptionTest);
+
+struct spin_state {
+  std::atomic<bool> stop{false};
+  std::atomic<int> finished{0};
+};
+
+// Fills every scheduler with spinners of `kind`, then has a ping-pong pair
+// make round trips: the pair can only run when the spinners yield.
+template <class Spin>
+void ping_pong_beside_spinners(unsigned schedulers, Spin spin) {
+  auto st = std::make_shared<spin_state>();
+  const int spinners = static_cast<int>(schedulers) + 1;
+  for (int i = 0; i < spinners; ++i) {
+    troupe::spawn([st, spin] {
+      spin(st->stop, steady::now() + hang_timeout);
+      st->finished.fetch_add(1);
+    });
+  }
+  std::atomic<int> rounds{0};
+  troupe::spawn([&rounds, st] {
+    const troupe::pid me = troupe::self();
+    const troupe::pid echo = troupe::spawn([] {
+      for (;;) {
+        auto from = troupe::receive([](troupe::pid p) { return p; });
+        if (from == troupe::pid{}) return;
+        troupe::send(from, 0);
+      }
+    });
+    for (int i = 0; i < 200; ++i) {
+      troupe::send(echo, me);
+      troupe::receive([](int) {});
+      rounds.fetch_add(1);
+    }
+    troupe::send(echo, troupe::pid{});
+    st->stop.store(true);
+  });
+  EXPECT_TRUE(wait_until([&] { return rounds.load() == 200; }, hang_timeout / 2))
+      << "the ping-pong made " << rounds.load() << " of 200 round trips beside " << spinners << " spinners";
+  st->stop.store(true);
+  EXPECT_TRUE(wait_until([&] { return st->finished.load() == spinners; }));
+}
+
+TEST_P(PreemptionTest, ALoopOfCallsYieldsAtItsSafePoints) {
+  rt();
+  ping_pong_beside_spinners(schedulers(), &spinners::spin_calls_until);
+}
+
+TEST_P(PreemptionTest, ALoopWithoutCallsYieldsAtItsBackEdge) {
+  rt();
+  ping_pong_beside_spinners(schedulers(), &spinners::spin_arith_until);
+}
+
+TEST_P(PreemptionTest, ANoexceptLoopYieldsToo) {
+  rt();
+  ping_pong_beside_spinners(schedulers(), &spinners::spin_calls_until_nothrow);
+}
+
+TEST_P(PreemptionTest, KillEndsASpinningProcessAndItsDestructorsRun) {
+  rt().run([this] {
+    auto progress = std::make_shared<std::atomic<long>>(0);
+    auto destroyed = std::make_shared<std::atomic<bool>>(false);
+    struct on_unwind {
+      std::shared_ptr<std::atomic<bool>> flag;
+      ~on_unwind() { flag->store(true); }
+    };
+    std::vector<troupe::pid> hogs;
+    // One spinner a scheduler, so that this process must preempt them to run.
+    for (unsigned i = 0; i < schedulers(); ++i) {
+      hogs.push_back(troupe::spawn([progress, destroyed] {
+        on_unwind guard{destroyed};
+        spinners::spin_forever(*progress);
+      }));
+    }
+    ASSERT_TRUE(process_wait_until([&] { return progress->load() > 1000; }));
+    for (troupe::pid h : hogs) {
+      const troupe::monitor_ref ref = troupe::monitor(h);
+      troupe::exit(h, troupe::exit_reason::killed());
+      EXPECT_EQ(recv_down(ref).reason, troupe::exit_reason::killed());
+    }
+    EXPECT_TRUE(destroyed->load()) << "the spinner's stack was not unwound";
+  });
+}
+
+TEST_P(PreemptionTest, AnExitSignalEndsASpinnerThatDoesNotTrapExits) {
+  rt().run([] {
+    auto progress = std::make_shared<std::atomic<long>>(0);
+    const troupe::pid hog = troupe::spawn([progress] { spinners::spin_forever(*progress); });
+    ASSERT_TRUE(process_wait_until([&] { return progress->load() > 1000; }));
+    const troupe::monitor_ref ref = troupe::monitor(hog);
+    troupe::exit(hog, troupe::exit_reason::shutdown());
+    EXPECT_EQ(recv_down(ref).reason, troupe::exit_reason::shutdown());
+  });
+}
+
+TEST_P(PreemptionTest, ShutdownEndsSpinnersThatNeverReturn) {
+  auto progress = std::make_shared<std::atomic<long>>(0);
+  rt();
+  for (unsigned i = 0; i < 2 * schedulers(); ++i) {
+    troupe::spawn([progress] { spinners::spin_forever(*progress); });
+  }
+  ASSERT_TRUE(wait_until([&] { return progress->load() > 1000; }));
+  expect_processes_left();
+  stop_runtime();  // must not hang
+}
+
+TEST_P(PreemptionTest, NoPreemptScopeHoldsTheSchedulerUntilItEnds) {
+  if (schedulers() != 1) GTEST_SKIP() << "another scheduler would run the waiting process";
+  rt();
+  struct state {
+    std::atomic<bool> stop{false};
+    std::atomic<bool> other_ran{false};
+    std::atomic<bool> ran_inside{false};
+    std::atomic<bool> scope_over{false};
+    std::atomic<bool> finished{false};
+  };
+  auto st = std::make_shared<state>();
+  troupe::spawn([st] {
+    {
+      troupe::no_preempt_scope keep;
+      troupe::spawn([st] {
+        st->ran_inside.store(!st->scope_over.load());
+        st->other_ran.store(true);
+      });
+      const std::atomic<bool> never{false};
+      spinners::spin_calls_until(never, steady::now() + std::chrono::milliseconds(50));
+      st->scope_over.store(true);
+    }
+    spinners::spin_calls_until(st->other_ran, steady::now() + hang_timeout);
+    st->finished.store(true);
+  });
+  ASSERT_TRUE(wait_until([&] { return st->finished.load(); }));
+  EXPECT_TRUE(st->other_ran.load()) << "the spinner did not yield after its scope";
+  EXPECT_FALSE(st->ran_inside.load()) << "a safe point yielded inside a no_preempt_scope";
+}
+
+// A loop here, in code built without safe points, keeps its scheduler: the
+// watchdog reports it once per episode.
+TEST_P(PreemptionTest, TheWatchdogReportsAProcessThatHoldsItsSchedulerTooLong) {
+  log_capture logs;
+  troupe::runtime_options o = default_options();
+  o.long_schedule = std::chrono::milliseconds(5);
+  start(o);
+  rt().run([] {
+    const auto until = steady::now() + std::chrono::milliseconds(60);
+    while (steady::now() < until) {
+    }
+    const auto info = troupe::process_info(troupe::self());
+    ASSERT_TRUE(info);
+    EXPECT_EQ(info->long_schedules, 1u);
+  });
+  EXPECT_EQ(logs.sink().count_containing("long_schedule"), 1u);
+  EXPECT_EQ(logs.sink().count_containing("without reaching a safe point"), 1u);
+}
+
+TEST_P(PreemptionTest, ProcessesThatReachSafePointsAreNotReported) {
+  log_capture logs;
+  troupe::runtime_options o = default_options();
+  o.long_schedule = std::chrono::milliseconds(5);
+  start(o);
+  rt().run([] {
+    const std::atomic<bool> never{false};
+    spinners::spin_calls_until(never, steady::now() + std::chrono::milliseconds(60));
+    EXPECT_EQ(troupe::process_info(troupe::self())->long_schedules, 0u);
+  });
+  EXPECT_EQ(logs.sink().count_containing("long_schedule"), 0u);
+}
+
+// The safe point on a thread that is not a process only clears the flag.
+TEST(PreemptionPlainThread, ASafePointOutsideAProcessDoesNothing) {
+  troupe_preempt_flag = 1;
+  troupe_safe_point();
+  EXPECT_EQ(troupe_preempt_flag, 0);
+  const std::atomic<bool> stop{true};
+  EXPECT_NE(spinners::spin_calls_until(stop, steady::now()), 0);
+}
+
+}  // namespace
