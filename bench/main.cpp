@@ -25,6 +25,7 @@ const std::map<std::string, workload_fn> workloads = {
     {"throw_catch", bench::throw_catch}, {"genserver_call", bench::genserver_call},
     {"genserver_idle", bench::genserver_idle},
     {"supervisor_restart", bench::supervisor_restart},
+    {"fairness", bench::fairness}, {"instrument_cost", bench::instrument_cost},
 };
 
 // The standard set: each entry is a workload with its arguments.
@@ -46,6 +47,11 @@ const std::vector<std::pair<std::string, std::map<std::string, std::string>>> st
     {"genserver_call", {{"clients", "1"}, {"backlog", "100000"}}},
     {"genserver_idle", {}},
     {"supervisor_restart", {}},
+    {"fairness", {{"hogs", "0"}}},
+    {"fairness", {{"hogs", "4"}}},
+    {"fairness", {{"hogs", "4"}, {"instrumented", "0"}}},
+    {"fairness", {{"hogs", "4"}, {"schedulers", "1"}}},
+    {"instrument_cost", {}},
 };
 
 int usage() {

@@ -18,5 +18,7 @@ void throw_catch(const args& a);
 void genserver_call(const args& a);
 void genserver_idle(const args& a);
 void supervisor_restart(const args& a);
+void fairness(const args& a);
+void instrument_cost(const args& a);
 
 }  // namespace bench

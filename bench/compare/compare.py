@@ -44,6 +44,7 @@ METRICS = OrderedDict(
         ("genserver_call", ["calls_per_sec"]),
         ("genserver_idle", ["start_seconds", "bytes_per_server"]),
         ("supervisor_restart", ["restarts_per_sec"]),
+        ("fairness", ["p50_ns", "p99_ns", "max_ns"]),
     ]
 )
 
@@ -53,6 +54,7 @@ DISTINGUISHING = {
     "pingpong": ("schedulers",),
     "throw_catch": ("depth", "traces"),
     "genserver_call": ("clients", "backlog"),
+    "fairness": ("hogs", "schedulers", "instrumented"),
 }
 
 # Configuration keys a side may leave out, with the value that means.
@@ -72,6 +74,8 @@ CONFIG_KEYS = (
     "trace_depth",
     "clients",
     "backlog",
+    "hogs",
+    "instrumented",
     "schedulers",
 )
 
@@ -89,6 +93,9 @@ HIGHER_IS_BETTER = {
     "bytes_per_process": False,
     "start_seconds": False,
     "bytes_per_server": False,
+    "p50_ns": False,
+    "p99_ns": False,
+    "max_ns": False,
 }
 
 # Peers that cannot run a workload at all, with the reason.
@@ -148,6 +155,14 @@ def parse_log(path):
                 continue
             for k, v in CONFIG_DEFAULTS.get(fields["workload"], {}).items():
                 fields.setdefault(k, v)
+            if fields["workload"] == "fairness" and "instrumented" not in fields:
+                # A peer's spinners are what they are: the same run stands
+                # beside troupe's instrumented and uninstrumented ones.
+                for v in (1, 0):
+                    copy = OrderedDict(fields)
+                    copy["instrumented"] = v
+                    records.append((lang, current_round, copy))
+                continue
             records.append((lang, current_round, fields))
     return meta, records, exits
 
@@ -238,7 +253,7 @@ def fmt_value(metric, v):
         if v >= 1e3:
             return f"{v / 1e3:.3g} k/s"
         return f"{v:.3g} /s"
-    if metric in ("ns_per_roundtrip", "ns_per_throw"):
+    if metric in ("ns_per_roundtrip", "ns_per_throw", "p50_ns", "p99_ns", "max_ns"):
         return f"{v:.0f} ns" if v >= 100 else f"{v:.3g} ns"
     if metric in ("bytes_per_process", "bytes_per_server"):
         return f"{v:.0f} B"

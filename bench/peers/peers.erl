@@ -201,6 +201,27 @@ run("supervisor_restart", O) ->
     report("supervisor_restart", [{n, N}],
            [{restarts_per_sec, rate(N, T)}, {seconds, secs(T)}]);
 
+run("fairness", O) ->
+    %% hogs processes spin in hog/1 (never blocking, never receiving), and
+    %% after 20 ms for them to start, a ping-pong pair (this process and one
+    %% other) makes n round trips, each one timed on its own. The hogs are
+    %% killed afterwards. Reports the median, 99th percentile (nearest rank)
+    %% and maximum round-trip time in ns.
+    N = opt(n, O, 20000), Hogs = opt(hogs, O, 4),
+    Self = self(),
+    HogPids = spawn_n(Hogs, fun() -> hog(1) end, []),
+    Pong = spawn(fun() -> pong(Self) end),
+    receive after 20 -> ok end,
+    Rtts = list_to_tuple(lists:sort(timed_pings(N, Pong, []))),
+    Pong ! stop,
+    Refs = [erlang:monitor(process, P) || P <- HogPids],
+    [exit(P, kill) || P <- HogPids],
+    [receive {'DOWN', R, process, _, killed} -> ok end || R <- Refs],
+    report("fairness", [{n, N}, {hogs, Hogs}],
+           [{p50_ns, element(nearest_rank(50, N), Rtts)},
+            {p99_ns, element(nearest_rank(99, N), Rtts)},
+            {max_ns, element(N, Rtts)}]);
+
 run(W, _) ->
     exit({unknown_workload, W}).
 
@@ -238,6 +259,24 @@ pong(Peer) ->
         ping -> Peer ! pong, pong(Peer);
         stop -> ok
     end.
+
+%% fairness: a hog loops forever on a separate (non-inlined) function doing
+%% integer arithmetic, kept below 2^28 so that X * 1103515245 stays a small
+%% integer (under 2^59), never a bignum.
+hog(X) -> hog(step(X)).
+
+step(X) -> (X * 1103515245 + 12345) band 16#FFFFFFF.
+
+timed_pings(0, _, Acc) -> Acc;
+timed_pings(K, Pong, Acc) ->
+    T0 = now_ns(),
+    Pong ! ping,
+    receive pong -> ok end,
+    T = now_ns() - T0,
+    timed_pings(K - 1, Pong, [T | Acc]).
+
+%% 1-based index of the P-th percentile of N sorted samples.
+nearest_rank(P, N) -> max(1, (P * N + 99) div 100).
 
 skynet(Parent, Num, 1, _) -> Parent ! Num;
 skynet(Parent, Num, Size, Div) ->

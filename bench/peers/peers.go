@@ -10,7 +10,8 @@
 //
 // Fairness note: a channel that stands in for an actor's mailbox is given
 // enough buffer that a sender never blocks, like an (unbounded) Erlang or
-// troupe mailbox. link_exit and monitor_down have no Go equivalent.
+// troupe mailbox (fairness's ping-pong pair is the exception: it uses
+// unbuffered channels). link_exit and monitor_down have no Go equivalent.
 package main
 
 import (
@@ -18,9 +19,11 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -116,6 +119,11 @@ func main() {
 		params = []kv{{"n", n}}
 		t := supervisorRestart(n)
 		results = []kv{{"restarts_per_sec", rate(n, t)}, {"seconds", t.Seconds()}}
+	case "fairness":
+		n, hogs := opt("n", 20000), opt("hogs", 4)
+		params = []kv{{"n", n}, {"hogs", hogs}}
+		p50, p99, max := fairness(n, hogs)
+		results = []kv{{"p50_ns", p50}, {"p99_ns", p99}, {"max_ns", max}}
 	default:
 		fmt.Fprintf(os.Stderr, "peers-go: unsupported workload %q\n", workload)
 		os.Exit(2)
@@ -464,4 +472,62 @@ func genserverIdle(n int) (time.Duration, int) {
 		close(c)
 	}
 	return t, (rss1 - rss0) / n
+}
+
+// step is the hogs' unit of work: one non-inlined call doing integer
+// arithmetic (the same function as troupe-bench's spin kernel).
+//
+//go:noinline
+func step(x uint64) uint64 { return (x*2862933555777941757 + 3037000493) >> 1 }
+
+// hog calls step until stop is set, checking it every iteration.
+func hog(stop *int32, sink *uint64, done *sync.WaitGroup) {
+	defer done.Done()
+	x := uint64(1)
+	for i := uint64(0); atomic.LoadInt32(stop) == 0; i++ {
+		x = step(x + i)
+	}
+	atomic.AddUint64(sink, x) // keeps the loop's result alive
+}
+
+// rank returns the nearest-rank p-th percentile of sorted (ascending).
+func rank(sorted []int, p int) int {
+	i := (p*len(sorted) + 99) / 100
+	if i < 1 {
+		i = 1
+	}
+	return sorted[i-1]
+}
+
+// fairness: hogs goroutines spin in hog (never blocking), and after 20 ms
+// for them to start, a ping-pong pair (this goroutine and one other, over
+// unbuffered channels) makes n round trips, each one timed on its own. It
+// returns the median, 99th percentile and maximum round-trip time in ns.
+func fairness(n, hogs int) (p50, p99, max int) {
+	var stop int32
+	var sink uint64
+	var hogsDone sync.WaitGroup
+	hogsDone.Add(hogs)
+	for h := 0; h < hogs; h++ {
+		go hog(&stop, &sink, &hogsDone)
+	}
+	ping, pong := make(chan struct{}), make(chan struct{})
+	go func() {
+		for range ping {
+			pong <- struct{}{}
+		}
+	}()
+	time.Sleep(20 * time.Millisecond)
+	rtts := make([]int, n)
+	for i := range rtts {
+		t0 := time.Now()
+		ping <- struct{}{}
+		<-pong
+		rtts[i] = int(time.Since(t0).Nanoseconds())
+	}
+	close(ping)
+	atomic.StoreInt32(&stop, 1)
+	hogsDone.Wait()
+	sort.Ints(rtts)
+	return rank(rtts, 50), rank(rtts, 99), rtts[n-1]
 }

@@ -4,13 +4,14 @@
 #   bench/peers/run.sh [erlang|go|all] [WORKLOAD|all] [key=value...]
 #
 # WORKLOAD: spawn spawn_exit ring pingpong skynet fanin link_exit monitor_down
-# throw_catch genserver_call supervisor_restart.
+# throw_catch genserver_call genserver_idle supervisor_restart fairness.
 # With no key=value arguments a workload runs its standard configuration(s)
 # (ring, pingpong and throw_catch have two each, genserver_call three); with
 # arguments it runs once with them.
 # With WORKLOAD=all, the arguments are appended to every standard config.
 # schedulers=N runs Erlang with +S N:N and Go with GOMAXPROCS=N (default:
-# all cores). QUICK=1 scales the standard configs down 100x (smoke test).
+# all cores). QUICK=1 scales the standard configs down 100x (smoke test;
+# fairness only 10x, to n=2000, so its p99 still rests on 20 samples).
 # Programs are compiled into /tmp/troupe-peers (override with PEERS_OUT).
 # link_exit and monitor_down are Erlang only.
 set -euo pipefail
@@ -49,6 +50,9 @@ genserver_call n=100 clients=100
 genserver_call n=10000 clients=1 backlog=1000
 genserver_idle n=10000
 supervisor_restart n=200
+fairness n=2000 hogs=0
+fairness n=2000 hogs=4
+fairness n=2000 hogs=4 schedulers=1
 EOF
     else
         cat <<EOF
@@ -69,6 +73,9 @@ genserver_call n=10000 clients=100
 genserver_call n=1000000 clients=1 backlog=100000
 genserver_idle n=1000000
 supervisor_restart n=20000
+fairness n=20000 hogs=0
+fairness n=20000 hogs=4
+fairness n=20000 hogs=4 schedulers=1
 EOF
     fi
 }
