@@ -4,6 +4,9 @@
 
 #include <atomic>
 #include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
 
 #include "preemptible/spinners.hpp"
 #include "test_support.hpp"
@@ -181,6 +184,113 @@ TEST_P(PreemptionTest, ProcessesThatReachSafePointsAreNotReported) {
     EXPECT_EQ(troupe::process_info(troupe::self())->long_schedules, 0u);
   });
   EXPECT_EQ(logs.sink().count_containing("long_schedule"), 0u);
+}
+
+// Plain code, built without safe points: only a spare thread standing in
+// for the held scheduler lets the others run.
+void hold_scheduler_until(const std::atomic<bool>& stop, steady::time_point limit) {
+  while (!stop.load() && steady::now() < limit) {
+  }
+}
+
+TEST_P(PreemptionTest, ProcessesQueuedBehindAHogInPlainCodeStillRun) {
+  if (GetParam().shared_stacks) GTEST_SKIP() << "a process that holds a shared stack keeps the processes waiting for that stack";
+  log_capture logs;  // the hogs' long_schedule reports
+  rt();
+  auto st = std::make_shared<spin_state>();
+  const int hogs = static_cast<int>(schedulers());
+  std::atomic<int> running{0};
+  for (int i = 0; i < hogs; ++i) {
+    troupe::spawn([st, &running] {
+      running.fetch_add(1);
+      hold_scheduler_until(st->stop, steady::now() + hang_timeout);
+      st->finished.fetch_add(1);
+    });
+  }
+  // Every scheduler is held before the pair starts.
+  ASSERT_TRUE(wait_until([&] { return running.load() == hogs; }));
+  std::atomic<int> rounds{0};
+  troupe::spawn([&rounds] {
+    const troupe::pid me = troupe::self();
+    const troupe::pid echo = troupe::spawn([me] {
+      while (troupe::receive([me](int v) {
+        troupe::send(me, v);
+        return v >= 0;
+      })) {
+      }
+    });
+    for (int i = 0; i < 200; ++i) {
+      troupe::send(echo, i);
+      troupe::receive([](int) {});
+      rounds.fetch_add(1);
+    }
+    troupe::send(echo, -1);
+    troupe::receive([](int) {});
+  });
+  EXPECT_TRUE(wait_until([&] { return rounds.load() == 200; }, hang_timeout / 2))
+      << "the ping-pong made " << rounds.load() << " of 200 round trips behind " << hogs << " hogs in plain code";
+  EXPECT_GE(logs.sink().count_containing("long_schedule"), 1u);
+  st->stop.store(true);
+  EXPECT_TRUE(wait_until([&] { return st->finished.load() == hogs; }));
+}
+
+TEST_P(PreemptionTest, BlockingLetsTheOtherProcessesRunMeanwhile) {
+  if (GetParam().shared_stacks) GTEST_SKIP() << "a process that holds a shared stack keeps the processes waiting for that stack";
+  rt().run([] {
+    std::atomic<bool> pair_done{false};
+    std::atomic<bool> done_while_blocked{false};
+    const troupe::pid me = troupe::self();
+    // Beside the blocked process on its scheduler: with one scheduler only
+    // a spare can run it.
+    troupe::spawn([&pair_done, me] {
+      for (int i = 0; i < 100; ++i) troupe::yield();
+      pair_done.store(true);
+      troupe::send(me, 1);
+    });
+    const int got = troupe::blocking([&] {
+      const auto until = steady::now() + hang_timeout / 2;
+      while (!pair_done.load() && steady::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      done_while_blocked.store(pair_done.load());
+      return 42;
+    });
+    EXPECT_EQ(got, 42);
+    EXPECT_TRUE(done_while_blocked.load()) << "nothing else ran while the process was in troupe::blocking";
+    troupe::receive([](int) {});
+  });
+}
+
+TEST_P(PreemptionTest, BlockingRethrowsWhatItsCallThrows) {
+  rt().run([] {
+    EXPECT_THROW(troupe::blocking([] { throw std::runtime_error("disk on fire"); }), std::runtime_error);
+    EXPECT_EQ(troupe::blocking([] { return std::string("ok"); }), "ok");
+    troupe::blocking([] {});
+  });
+}
+
+TEST_P(PreemptionTest, AnExitSignalReachesAProcessInBlockingWhenItReturns) {
+  if (GetParam().shared_stacks) GTEST_SKIP() << "a process that holds a shared stack keeps the processes waiting for that stack";
+  rt().run([] {
+    auto in_call = std::make_shared<std::atomic<bool>>(false);
+    auto returned = std::make_shared<std::atomic<bool>>(false);
+    auto unwound = std::make_shared<std::atomic<bool>>(false);
+    struct on_unwind {
+      std::shared_ptr<std::atomic<bool>> flag;
+      ~on_unwind() { flag->store(true); }
+    };
+    auto [p, ref] = troupe::spawn_monitor([in_call, returned, unwound] {
+      on_unwind guard{unwound};
+      troupe::blocking([&] {
+        in_call->store(true);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      });
+      returned->store(true);  // not reached: the exit takes effect as blocking returns
+    });
+    ASSERT_TRUE(process_wait_until([&] { return in_call->load(); }));
+    troupe::exit(p, troupe::exit_reason::killed());
+    EXPECT_EQ(recv_down(ref).reason, troupe::exit_reason::killed());
+    EXPECT_FALSE(returned->load());
+    EXPECT_TRUE(unwound->load());
+  });
 }
 
 // The safe point on a thread that is not a process only clears the flag.

@@ -44,6 +44,13 @@ struct runtime_options {
   /// point is logged (once per episode) and counted in process_info's
   /// long_schedules, as OTP's system_monitor long_schedule reports.
   std::chrono::milliseconds long_schedule{5};
+  /// Threads that may stand in for schedulers whose thread is held (by a
+  /// process past long_schedule, or in troupe::blocking), so that the
+  /// processes queued behind it run meanwhile. Started when first needed.
+  unsigned spare_threads = 16;
+  /// Threads troupe::blocking runs calls on, at most (started when needed).
+  /// A call made while all are busy waits for one.
+  unsigned blocking_threads = 64;
 };
 
 namespace detail {

@@ -50,6 +50,7 @@ enum signal_bits : std::uint32_t {
   sig_exit = 1u << 1,      // exit signals wait in the process's ext
   sig_doomed = 1u << 2,    // the process must end (never cleared): keeps every runtime call on the slow path
   sig_listing = 1u << 3,   // process_info(p, n) waits in the mailbox for an answer
+  sig_blocking_done = 1u << 4,  // the blocking pool ran its troupe::blocking call
 };
 
 

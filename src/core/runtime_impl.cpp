@@ -42,6 +42,9 @@ unsigned scheduler_count(const runtime_options& o) {
   return n ? n : 1;
 }
 
+// Every thread that runs processes keeps a cache of records.
+std::size_t record_caches(const runtime_options& o) { return scheduler_count(o) + o.spare_threads; }
+
 // 1..255, a new one for each runtime of the program: a pid kept from an
 // earlier runtime names nobody in this one.
 std::uint32_t next_creation() {
@@ -53,7 +56,7 @@ std::uint32_t next_creation() {
 
 runtime_impl::runtime_impl(const runtime_options& o)
     : opts(o),
-      table(o.max_processes, scheduler_count(o), next_creation()),
+      table(o.max_processes, record_caches(o), next_creation()),
       sharing(stacks, o.shared_stacks, default_stack_size) {
   const unsigned n = scheduler_count(o);
   opts.schedulers = n;
@@ -67,6 +70,8 @@ runtime_impl::runtime_impl(const runtime_options& o)
   try {
     scheds.reserve(n);
     for (unsigned i = 0; i < n; ++i) scheds.push_back(std::make_unique<scheduler>(*this, i));
+    spares.reserve(opts.spare_threads);
+    for (unsigned i = 0; i < opts.spare_threads; ++i) spares.push_back(std::make_unique<scheduler>(*this, n + i, true));
     for (auto& s : scheds) {
       if (fail_scheduler_start.load(std::memory_order_relaxed) == static_cast<int>(s->id))
         throw std::system_error(std::make_error_code(std::errc::resource_unavailable_try_again), "injected");
@@ -99,6 +104,7 @@ runtime_impl::~runtime_impl() {
 std::int64_t runtime_impl::dedicated_stacks_in_use() const noexcept {
   std::int64_t n = 0;
   for (const auto& s : scheds) n += s->own_stacks.load(std::memory_order_relaxed);
+  for (const auto& s : spares) n += s->own_stacks.load(std::memory_order_relaxed);
   return n;
 }
 
@@ -186,10 +192,14 @@ void runtime_impl::shutdown() {
   });
   dog.preempt_all();  // a process in preemptible code sees the signal at its next safe point
   wait_idle();
+  blocking.stop();  // its jobs' processes are gone, so are its jobs
   quit.store(true, std::memory_order_seq_cst);
+  dog.stop();  // no spare is put to work from here on
   for (auto& s : scheds) s->unpark();
+  for (auto& s : spares) s->unpark();
   for (auto& s : scheds) s->join();
-  dog.stop();
+  for (auto& s : spares) s->join();
+  for (auto& s : spares) s->release_leftovers();
   for (auto& s : scheds) s->release_leftovers();
   // Messages sent to a process as it died may still sit in its old mailbox;
   // exts live as long as their slots.

@@ -18,6 +18,7 @@
 #include "shared_stacks.hpp"
 #include "stack_pool.hpp"
 #include "troupe/runtime.hpp"
+#include "blocking_pool.hpp"
 #include "watchdog.hpp"
 
 namespace troupe::detail {
@@ -59,9 +60,14 @@ class runtime_impl {
   stack_pool stacks;
   shared_stacks sharing;
   std::vector<std::unique_ptr<scheduler>> scheds;
+  // Threads that stand in for schedulers held by a process that does not
+  // yield, or lent to a blocking call (src/preempt/watchdog.hpp). Made at
+  // start, their threads on first use.
+  std::vector<std::unique_ptr<scheduler>> spares;
   global_queue global_q;
 
   watchdog dog{*this};  // after scheds: it sizes itself by them at start
+  blocking_pool blocking{*this};
 
   std::atomic<int> nidle{0};
   std::atomic<int> nspinning{0};

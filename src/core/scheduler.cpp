@@ -78,10 +78,26 @@ std::int64_t coarse_now_ns() noexcept {
   return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec + tick;
 }
 
-scheduler::scheduler(runtime_impl& r, unsigned i) : rt(r), id(i), rng_(0x9e3779b9u * (i + 1)) {}
+scheduler::scheduler(runtime_impl& r, unsigned i, bool is_spare)
+    : rt(r), id(i), spare(is_spare), rng_(0x9e3779b9u * (i + 1)) {}
 
 void scheduler::start() {
   thread_ = std::thread([this] { loop(); });
+  started_.store(true, std::memory_order_release);
+}
+
+void scheduler::stand_in() {
+  standing_in.store(true, std::memory_order_seq_cst);
+  if (!started()) {
+    start();
+  } else {
+    parker_.unpark();
+  }
+}
+
+void scheduler::stand_down() noexcept {
+  standing_in.store(false, std::memory_order_seq_cst);
+  parker_.unpark();
 }
 
 void scheduler::join() {
@@ -140,12 +156,17 @@ process* scheduler::take_global() noexcept {
 }
 
 process* scheduler::steal() noexcept {
-  const std::size_t n = rt.scheds.size();
+  // A spare standing in also takes from the other spares at work (one of
+  // them may hold a hog too); the schedulers leave the spares alone.
+  const std::size_t mains = rt.scheds.size();
+  const std::size_t n = spare ? mains + rt.spares.size() : mains;
   if (n < 2) return nullptr;
   rng_ = rng_ * 1664525u + 1013904223u;
   const std::size_t start = rng_ % n;
   for (std::size_t k = 0; k < n; ++k) {
-    scheduler* victim = rt.scheds[(start + k) % n].get();
+    const std::size_t v = (start + k) % n;
+    scheduler* victim = v < mains ? rt.scheds[v].get() : rt.spares[v - mains].get();
+    if (victim->spare && !victim->standing_in.load(std::memory_order_acquire)) continue;
     if (victim == this) continue;
     process* got[run_queue::capacity / 2 + 1];
     const std::uint32_t m = victim->runq_.steal_half(got);
@@ -229,6 +250,46 @@ process* scheduler::find_work() {
   return p;
 }
 
+// ---------------------------------------------------------------- spares
+
+// A spare at work takes what the held schedulers cannot run, and sleeps a
+// millisecond at a time when there is none: it is at work only while some
+// thread is held, and it must not sit in the idle list the schedulers'
+// wake-ups go through.
+process* scheduler::find_work_standing_in() {
+  if (process* p = take_global()) return p;
+  if (process* p = steal()) return p;
+  std::int64_t timeout = 1'000'000;
+  if (!timers_.empty()) timeout = std::clamp<std::int64_t>(timers_.top()->deadline - now_ns(), 0, timeout);
+  parker_.park(timeout);
+  return nullptr;
+}
+
+// At rest a spare owns no processes, only the timers its processes armed
+// while it stood in: it sleeps until the first is due, fires it, and hands
+// what it woke to the schedulers.
+void scheduler::rest_as_spare() {
+  hand_back_queue();
+  std::int64_t timeout = -1;
+  if (!timers_.empty()) timeout = std::max<std::int64_t>(0, timers_.top()->deadline - now_ns());
+  if (!rt.quit.load(std::memory_order_acquire) && !standing_in.load(std::memory_order_seq_cst)) parker_.park(timeout);
+  run_timers();
+  hand_back_queue();
+}
+
+void scheduler::hand_back_queue() noexcept {
+  bool any = false;
+  if (process* p = std::exchange(runnext_, nullptr)) {
+    rt.global_q.push(p);
+    any = true;
+  }
+  while (process* p = runq_.pop()) {
+    rt.global_q.push(p);
+    any = true;
+  }
+  if (any) rt.notify_work();
+}
+
 // ---------------------------------------------------------------- timers
 
 void scheduler::post_timer(timer_node* n, bool wake) {
@@ -300,9 +361,13 @@ void scheduler::loop() {
   eh = eh_globals();
   void* alt_stack = enter_alt_stack();
   while (!rt.quit.load(std::memory_order_acquire)) {
+    if (spare && !standing_in.load(std::memory_order_acquire)) {
+      rest_as_spare();
+      continue;
+    }
     run_timers();
     process* p = next_local();
-    if (!p) p = find_work();
+    if (!p) p = spare ? find_work_standing_in() : find_work();
     if (p) {
       // A scheduler that found work is no longer looking: it must not count
       // as spinning while it runs, or nobody would wake the parked ones.

@@ -25,7 +25,9 @@ class runtime_impl;
 
 class scheduler {
  public:
-  scheduler(runtime_impl& rt, unsigned id);
+  /// A `spare` runs processes only while the watchdog has it stand in for a
+  /// scheduler whose thread is held (see src/preempt/watchdog.hpp).
+  scheduler(runtime_impl& rt, unsigned id, bool spare = false);
   void start();
   void join();
 
@@ -58,6 +60,7 @@ class scheduler {
 
   runtime_impl& rt;
   const unsigned id;
+  const bool spare;
   process* current = nullptr;  // the process on this thread, if any
   fcontext_t ctx = nullptr;    // this thread's loop, while a process runs
   fiber_info thread_fiber;     // this thread's own stack (for sanitizers)
@@ -79,6 +82,12 @@ class scheduler {
   std::atomic<process*> running{nullptr};               // the process of the current slice
   std::atomic<unsigned char*> preempt_flag{nullptr};    // this thread's troupe_preempt_flag
   std::atomic<std::uint32_t> lent{0};                   // scheduler_loans open (src/preempt)
+  std::atomic<bool> standing_in{false};                 // a spare the watchdog has at work
+  /// Spares: put it to work (starting its thread the first time), or send
+  /// it back to rest, where it hands its queue to the others (watchdog only).
+  void stand_in();
+  void stand_down() noexcept;
+  [[nodiscard]] bool started() const noexcept { return started_.load(std::memory_order_acquire); }
   /// Makes the running process yield at its next safe point (any thread).
   void request_preemption() noexcept {
     if (unsigned char* f = preempt_flag.load(std::memory_order_acquire)) __atomic_store_n(f, 1, __ATOMIC_RELAXED);
@@ -110,6 +119,10 @@ class scheduler {
   void run_timers();
   void fire(timer_node* n) noexcept;
   void stop_spinning() noexcept;
+  process* find_work_standing_in();
+  void rest_as_spare();
+  void hand_back_queue() noexcept;
+  std::atomic<bool> started_{false};
 
   friend void switch_out(process* p, switch_reason why);
 

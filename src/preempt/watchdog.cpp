@@ -27,7 +27,7 @@ std::int64_t ns(std::chrono::nanoseconds d) { return d.count(); }
 watchdog::watchdog(runtime_impl& rt) : rt_(rt) {}
 
 void watchdog::start() {
-  seen_.assign(rt_.scheds.size(), observed{});
+  seen_.assign(rt_.scheds.size() + rt_.spares.size(), observed{});
   slice_ns_ = std::max<std::int64_t>(ns(rt_.opts.time_slice), 10'000);
   long_ns_ = std::max<std::int64_t>(ns(rt_.opts.long_schedule), slice_ns_);
   thread_ = std::thread([this] { loop(); });
@@ -42,6 +42,7 @@ void watchdog::stop() noexcept {
 
 void watchdog::preempt_all() noexcept {
   for (auto& s : rt_.scheds) s->request_preemption();
+  for (auto& s : rt_.spares) s->request_preemption();
 }
 
 void watchdog::loop() {
@@ -51,7 +52,7 @@ void watchdog::loop() {
   const int n = static_cast<int>(rt_.scheds.size());
   int quiet = 0;
   while (!stop_.load(std::memory_order_acquire)) {
-    if (rt_.nidle.load(std::memory_order_seq_cst) == n) {
+    if (rt_.nidle.load(std::memory_order_seq_cst) == n && spares_standing_in() == 0) {
       // Every scheduler is parked. The one that wakes first sees asleep_
       // (its nidle decrement and our load below are both seq_cst).
       asleep_.store(true, std::memory_order_seq_cst);
@@ -63,28 +64,81 @@ void watchdog::loop() {
     }
     parker_.park(quiet < quiet_ticks ? slice_ns_ / 2 : slow_tick_ns);
     const std::int64_t now = now_ns();
-    bool held = false;
-    for (int i = 0; i < n; ++i) {
-      scheduler& s = *rt_.scheds[i];
-      observed& o = seen_[i];
+    bool any_long_slice = false;
+    int held = 0;  // threads that run processes but are held (or lent)
+    for_each_thread([&](scheduler& s, observed& o) {
       const std::uint32_t seq = s.slice_seq.load(std::memory_order_acquire);
-      if (!s.in_process.load(std::memory_order_acquire) || seq != o.seq || o.since == 0 ||
-          s.lent.load(std::memory_order_acquire) != 0) {
+      if (s.lent.load(std::memory_order_acquire) != 0) {
+        ++held;
         o = observed{seq, now};
-        continue;
+        return;
       }
-      held = true;
+      if (!s.in_process.load(std::memory_order_acquire) || seq != o.seq || o.since == 0) {
+        o = observed{seq, now};
+        return;
+      }
+      any_long_slice = true;
       const std::int64_t running = now - o.since;
       if (running >= slice_ns_ && !o.flagged) {
         o.flagged = true;
         s.request_preemption();
       }
-      if (running >= long_ns_ && !o.noted_long) {
-        o.noted_long = true;
-        note_long_schedule(s, seq, running);
+      if (running >= long_ns_) {
+        ++held;
+        if (!o.noted_long) {
+          o.noted_long = true;
+          note_long_schedule(s, seq, running);
+        }
       }
+    });
+    balance_spares(held);
+    quiet = any_long_slice || spares_standing_in() != 0 ? 0 : quiet + 1;
+  }
+}
+
+template <class F>
+void watchdog::for_each_thread(F&& f) {
+  const std::size_t n = rt_.scheds.size();
+  for (std::size_t i = 0; i < n; ++i) f(*rt_.scheds[i], seen_[i]);
+  for (std::size_t i = 0; i < rt_.spares.size(); ++i) {
+    scheduler& s = *rt_.spares[i];
+    if (s.standing_in.load(std::memory_order_acquire)) {
+      f(s, seen_[n + i]);
+    } else {
+      seen_[n + i] = observed{};
     }
-    quiet = held ? 0 : quiet + 1;
+  }
+}
+
+int watchdog::spares_standing_in() const noexcept {
+  int k = 0;
+  for (const auto& s : rt_.spares) k += s->standing_in.load(std::memory_order_acquire);
+  return k;
+}
+
+// As many threads free to run processes as there are schedulers: a spare
+// for each held one, while there are spares.
+void watchdog::balance_spares(int held) noexcept {
+  const int n = static_cast<int>(rt_.scheds.size());
+  int free = n + spares_standing_in() - held;
+  for (auto& s : rt_.spares) {
+    if (free >= n) break;
+    if (s->standing_in.load(std::memory_order_acquire)) continue;
+    try {
+      s->stand_in();
+      ++free;
+    } catch (...) {
+      break;  // no thread for it: the queue waits for the holder
+    }
+  }
+  // A spare goes back to rest between processes, never with one held.
+  for (auto it = rt_.spares.rbegin(); it != rt_.spares.rend() && free > n; ++it) {
+    scheduler& s = **it;
+    if (!s.standing_in.load(std::memory_order_acquire) || s.lent.load(std::memory_order_acquire) != 0) continue;
+    const observed& o = seen_[s.id];  // a spare's id follows the schedulers
+    if (s.in_process.load(std::memory_order_acquire) && o.since != 0 && now_ns() - o.since >= long_ns_) continue;
+    s.stand_down();
+    --free;
   }
 }
 

@@ -5,7 +5,11 @@
 // troupe_preempt_flag set, which the process's next safe point sees (code
 // built with troupe_preemptible, or troupe_safe_point() by hand). A process
 // that holds on past runtime_options::long_schedule without reaching one is
-// logged and counted (OTP's long_schedule). See docs/scheduling.md.
+// logged and counted (OTP's long_schedule), and a spare thread stands in
+// for its scheduler: it takes the processes queued there, and the operating
+// system time-slices the holder against it until the holder yields. So it
+// does for a scheduler lent to a wait of the runtime's own (scheduler_loan).
+// See docs/scheduling.md.
 //
 // It ticks every half slice while some process has held its scheduler
 // across a tick, slows to a millisecond when none has for a while, and
@@ -37,6 +41,7 @@ class watchdog {
   /// Asks every running process to yield at its next safe point (shutdown).
   void preempt_all() noexcept;
 
+
  private:
   struct observed {
     std::uint32_t seq = 0;
@@ -45,6 +50,10 @@ class watchdog {
     bool noted_long = false;
   };
   void loop();
+  template <class F>
+  void for_each_thread(F&& f);
+  [[nodiscard]] int spares_standing_in() const noexcept;
+  void balance_spares(int held) noexcept;
   void note_long_schedule(scheduler& s, std::uint32_t seq, std::int64_t held_ns) noexcept;
 
   runtime_impl& rt_;
