@@ -25,6 +25,31 @@ struct spin_state {
   std::atomic<int> finished{0};
 };
 
+// Starts a ping-pong pair making 200 round trips; returns how many it made
+// within half hang_timeout.
+int ping_pong_rounds() {
+  auto rounds = std::make_shared<std::atomic<int>>(0);  // the pair may outlive a failed wait
+  troupe::spawn([rounds] {
+    const troupe::pid me = troupe::self();
+    const troupe::pid echo = troupe::spawn([me] {
+      while (troupe::receive([me](int v) {
+        troupe::send(me, v);
+        return v >= 0;
+      })) {
+      }
+    });
+    for (int i = 0; i < 200; ++i) {
+      troupe::send(echo, i);
+      troupe::receive([](int) {});
+      rounds->fetch_add(1);
+    }
+    troupe::send(echo, -1);
+    troupe::receive([](int) {});
+  });
+  wait_until([&] { return rounds->load() == 200; }, hang_timeout / 2);
+  return rounds->load();
+}
+
 // Fills every scheduler with spinners of `kind`, then has a ping-pong pair
 // make round trips: the pair can only run when the spinners yield.
 template <class Spin>
@@ -37,26 +62,7 @@ void ping_pong_beside_spinners(unsigned schedulers, Spin spin) {
       st->finished.fetch_add(1);
     });
   }
-  std::atomic<int> rounds{0};
-  troupe::spawn([&rounds, st] {
-    const troupe::pid me = troupe::self();
-    const troupe::pid echo = troupe::spawn([] {
-      for (;;) {
-        auto from = troupe::receive([](troupe::pid p) { return p; });
-        if (from == troupe::pid{}) return;
-        troupe::send(from, 0);
-      }
-    });
-    for (int i = 0; i < 200; ++i) {
-      troupe::send(echo, me);
-      troupe::receive([](int) {});
-      rounds.fetch_add(1);
-    }
-    troupe::send(echo, troupe::pid{});
-    st->stop.store(true);
-  });
-  EXPECT_TRUE(wait_until([&] { return rounds.load() == 200; }, hang_timeout / 2))
-      << "the ping-pong made " << rounds.load() << " of 200 round trips beside " << spinners << " spinners";
+  EXPECT_EQ(ping_pong_rounds(), 200) << "the ping-pong's round trips beside " << spinners << " spinners";
   st->stop.store(true);
   EXPECT_TRUE(wait_until([&] { return st->finished.load() == spinners; }));
 }
@@ -209,27 +215,38 @@ TEST_P(PreemptionTest, ProcessesQueuedBehindAHogInPlainCodeStillRun) {
   }
   // Every scheduler is held before the pair starts.
   ASSERT_TRUE(wait_until([&] { return running.load() == hogs; }));
-  std::atomic<int> rounds{0};
-  troupe::spawn([&rounds] {
-    const troupe::pid me = troupe::self();
-    const troupe::pid echo = troupe::spawn([me] {
-      while (troupe::receive([me](int v) {
-        troupe::send(me, v);
-        return v >= 0;
-      })) {
-      }
-    });
-    for (int i = 0; i < 200; ++i) {
-      troupe::send(echo, i);
-      troupe::receive([](int) {});
-      rounds.fetch_add(1);
-    }
-    troupe::send(echo, -1);
-    troupe::receive([](int) {});
-  });
-  EXPECT_TRUE(wait_until([&] { return rounds.load() == 200; }, hang_timeout / 2))
-      << "the ping-pong made " << rounds.load() << " of 200 round trips behind " << hogs << " hogs in plain code";
+  EXPECT_EQ(ping_pong_rounds(), 200) << "the ping-pong's round trips behind " << hogs << " hogs in plain code";
   EXPECT_GE(logs.sink().count_containing("long_schedule"), 1u);
+  st->stop.store(true);
+  EXPECT_TRUE(wait_until([&] { return st->finished.load() == hogs; }));
+}
+
+TEST_P(PreemptionTest, TimersOfAHeldSchedulerStillFire) {
+  if (GetParam().shared_stacks) GTEST_SKIP() << "a process that holds a shared stack keeps the processes waiting for that stack";
+  log_capture logs;
+  rt();
+  auto st = std::make_shared<spin_state>();
+  auto woke = std::make_shared<std::atomic<bool>>(false);
+  auto asleep = std::make_shared<std::atomic<bool>>(false);
+  troupe::spawn([woke, asleep, st] {
+    asleep->store(true);
+    troupe::sleep_for(std::chrono::milliseconds(50));  // its timer is on a scheduler about to be held
+    woke->store(true);
+    st->stop.store(true);
+  });
+  ASSERT_TRUE(wait_until([&] { return asleep->load(); }));
+  std::atomic<int> running{0};
+  const int hogs = static_cast<int>(schedulers());
+  for (int i = 0; i < hogs; ++i) {
+    troupe::spawn([st, &running] {
+      running.fetch_add(1);
+      hold_scheduler_until(st->stop, steady::now() + hang_timeout);
+      st->finished.fetch_add(1);
+    });
+  }
+  ASSERT_TRUE(wait_until([&] { return running.load() == hogs || woke->load(); }));
+  EXPECT_TRUE(wait_until([&] { return woke->load(); }, hang_timeout / 2))
+      << "a sleeper whose scheduler was held never woke";
   st->stop.store(true);
   EXPECT_TRUE(wait_until([&] { return st->finished.load() == hogs; }));
 }

@@ -211,7 +211,7 @@ process* scheduler::find_work() {
         return p;
       }
       if (posted_count_.load(std::memory_order_relaxed) != 0 || rt.quit.load(std::memory_order_relaxed)) break;
-      if (!timers_.empty() && timers_.top()->deadline <= now_ns()) break;
+      if (timer_due()) break;
     } while (now_ns() < until);
     spinning_ = false;
     rt.nspinning.fetch_sub(1, std::memory_order_seq_cst);
@@ -232,7 +232,7 @@ process* scheduler::find_work() {
                             rt.quit.load(std::memory_order_acquire);
   if (!other_reason) {
     std::int64_t timeout = -1;
-    if (!timers_.empty()) timeout = std::max<std::int64_t>(0, timers_.top()->deadline - now_ns());
+    timeout = until_first_timer();
     parker_.park(timeout);
     rt.dog.scheduler_woke();
   }
@@ -257,10 +257,17 @@ process* scheduler::find_work() {
 // thread is held, and it must not sit in the idle list the schedulers'
 // wake-ups go through.
 process* scheduler::find_work_standing_in() {
+  for (auto& s : rt.scheds) {
+    if (s->held.load(std::memory_order_acquire) && s->timer_due()) fire_timers_of(*s);
+  }
+  for (auto& s : rt.spares) {
+    if (s.get() != this && s->held.load(std::memory_order_acquire) && s->timer_due()) fire_timers_of(*s);
+  }
+  if (process* p = next_local()) return p;  // woken by those timers
   if (process* p = take_global()) return p;
   if (process* p = steal()) return p;
   std::int64_t timeout = 1'000'000;
-  if (!timers_.empty()) timeout = std::clamp<std::int64_t>(timers_.top()->deadline - now_ns(), 0, timeout);
+  if (const std::int64_t t = until_first_timer(); t >= 0) timeout = std::min(timeout, t);
   parker_.park(timeout);
   return nullptr;
 }
@@ -270,8 +277,7 @@ process* scheduler::find_work_standing_in() {
 // what it woke to the schedulers.
 void scheduler::rest_as_spare() {
   hand_back_queue();
-  std::int64_t timeout = -1;
-  if (!timers_.empty()) timeout = std::max<std::int64_t>(0, timers_.top()->deadline - now_ns());
+  const std::int64_t timeout = until_first_timer();
   if (!rt.quit.load(std::memory_order_acquire) && !standing_in.load(std::memory_order_seq_cst)) parker_.park(timeout);
   run_timers();
   hand_back_queue();
@@ -298,16 +304,27 @@ void scheduler::post_timer(timer_node* n, bool wake) {
   if (wake) parker_.unpark();
 }
 
+void scheduler::add_timer(timer_node* n) {
+  std::lock_guard lock(timers_mu_);
+  timers_.push(n);
+  note_next_due();
+}
+
 void scheduler::drop_timer(timer_node* n) noexcept {
-  if (n->heap_index == timer_node::not_in_heap) return;  // still in the posted queue
-  timers_.erase(n);
+  {
+    std::lock_guard lock(timers_mu_);
+    if (n->heap_index == timer_node::not_in_heap) return;  // still in the posted queue
+    timers_.erase(n);
+    note_next_due();
+  }
   timer_release(n);
 }
 
-void scheduler::run_timers() {
+void scheduler::fire_due(scheduler& runner) noexcept {
   if (std::uint32_t posted = posted_count_.load(std::memory_order_acquire); posted != 0) {
     // What was posted so far, and no more: threads that keep posting must
     // not keep this scheduler from its processes.
+    std::lock_guard lock(timers_mu_);
     timer_node* n;
     while (posted-- > 0 && posted_timers_.try_dequeue(n)) {
       posted_count_.fetch_sub(1, std::memory_order_relaxed);
@@ -323,10 +340,22 @@ void scheduler::run_timers() {
         timer_release(n);
       }
     }
+    note_next_due();
   }
-  if (timers_.empty()) return;
+  if (next_due_.load(std::memory_order_acquire) == no_timer) return;
   const std::int64_t now = now_ns();
-  while (!timers_.empty() && timers_.top()->deadline <= now) fire(timers_.pop());
+  for (;;) {
+    timer_node* due = nullptr;
+    {
+      std::lock_guard lock(timers_mu_);
+      if (!timers_.empty() && timers_.top()->deadline <= now) {
+        due = timers_.pop();
+        note_next_due();
+      }
+    }
+    if (!due) return;
+    runner.fire(due);  // unlocked: firing delivers and wakes
+  }
 }
 
 void scheduler::fire(timer_node* n) noexcept {
@@ -358,6 +387,7 @@ void scheduler::loop() {
 #endif
   thread_fiber = this_thread_stack();
   preempt_flag.store(&troupe_preempt_flag, std::memory_order_release);
+  if (clockid_t c; pthread_getcpuclockid(pthread_self(), &c) == 0) cpu_clock.store(c, std::memory_order_release);
   eh = eh_globals();
   void* alt_stack = enter_alt_stack();
   while (!rt.quit.load(std::memory_order_acquire)) {
@@ -418,7 +448,7 @@ process* scheduler::pick_direct() {
   // ones: a process waiting 1 ms among processes that throw under TSan
   // waited seconds. A cheaper clock is for the preemption work.)
   if ((++tick_ & 63) == 0 || posted_count_.load(std::memory_order_relaxed) != 0) return nullptr;
-  if (!timers_.empty() && timers_.top()->deadline <= now_ns()) return nullptr;
+  if (timer_due()) return nullptr;
   for (;;) {
     process* q = next_local();
     if (!q || prepare(q)) return q;

@@ -2,7 +2,10 @@
 // A scheduler: one thread, its run queue, its timers, and the fiber switches
 // into and out of the processes it runs.
 
+#include <algorithm>
 #include <atomic>
+#include <climits>
+#include <ctime>
 #include <chrono>
 #include <cstdint>
 #include <thread>
@@ -16,12 +19,16 @@
 #include "process_record.hpp"
 #include "process_table.hpp"
 #include "run_queue.hpp"
+#include "small_mutex.hpp"
 #include "stack_pool.hpp"
 #include "timer_heap.hpp"
 
 namespace troupe::detail {
 
 class runtime_impl;
+
+/// CLOCK_MONOTONIC, in nanoseconds.
+std::int64_t now_ns() noexcept;
 
 class scheduler {
  public:
@@ -37,7 +44,7 @@ class scheduler {
   /// Appends `p` to this scheduler's queue (owner thread only).
   void push_local(process* p);
   /// Arms a timer on this scheduler (owner thread only).
-  void add_timer(timer_node* n) { timers_.push(n); }
+  void add_timer(timer_node* n);
   /// Hands a timer operation to this scheduler from another thread; `wake`
   /// when the scheduler must re-plan its sleep (a new timer, not a cancel).
   void post_timer(timer_node* n, bool wake);
@@ -82,12 +89,17 @@ class scheduler {
   std::atomic<process*> running{nullptr};               // the process of the current slice
   std::atomic<unsigned char*> preempt_flag{nullptr};    // this thread's troupe_preempt_flag
   std::atomic<std::uint32_t> lent{0};                   // scheduler_loans open (src/preempt)
+  std::atomic<bool> held{false};  // the watchdog counts it held (or lent): spares fire its timers
+  std::atomic<clockid_t> cpu_clock{-1};  // this thread's CPU-time clock (set as it starts)
   std::atomic<bool> standing_in{false};                 // a spare the watchdog has at work
   /// Spares: put it to work (starting its thread the first time), or send
   /// it back to rest, where it hands its queue to the others (watchdog only).
   void stand_in();
   void stand_down() noexcept;
   [[nodiscard]] bool started() const noexcept { return started_.load(std::memory_order_acquire); }
+  /// Fires the due timers of `held_one`, a scheduler whose thread is held,
+  /// waking their processes here (a spare at work only).
+  void fire_timers_of(scheduler& held_one) noexcept { held_one.fire_due(*this); }
   /// Makes the running process yield at its next safe point (any thread).
   void request_preemption() noexcept {
     if (unsigned char* f = preempt_flag.load(std::memory_order_acquire)) __atomic_store_n(f, 1, __ATOMIC_RELAXED);
@@ -116,8 +128,22 @@ class scheduler {
   void finish_abandoned(process* p, const exit_reason& reason, bool report) noexcept;
   static void arm_canary(process* p) noexcept;
   static bool canary_intact(const process* p) noexcept;
-  void run_timers();
+  void run_timers() { fire_due(*this); }
+  // Its heap's due timers, fired by `runner` (itself, or a spare standing in).
+  void fire_due(scheduler& runner) noexcept;
   void fire(timer_node* n) noexcept;
+  [[nodiscard]] bool timer_due() const noexcept {
+    const std::int64_t due = next_due_.load(std::memory_order_acquire);
+    return due != no_timer && due <= now_ns();
+  }
+  // Nanoseconds to the first timer (0 if due), or -1 with none.
+  [[nodiscard]] std::int64_t until_first_timer() const noexcept {
+    const std::int64_t due = next_due_.load(std::memory_order_acquire);
+    return due == no_timer ? -1 : std::max<std::int64_t>(0, due - now_ns());
+  }
+  void note_next_due() noexcept {  // under timers_mu_
+    next_due_.store(timers_.empty() ? no_timer : timers_.top()->deadline, std::memory_order_release);
+  }
   void stop_spinning() noexcept;
   process* find_work_standing_in();
   void rest_as_spare();
@@ -136,6 +162,12 @@ class scheduler {
   std::int64_t others_stacks_ = 0;  // the other schedulers' own_stacks, as last read
   bool spinning_ = false;
   parker parker_;
+  // The heap is the owner's, but a spare fires its due timers while the
+  // owner's thread is held: each use takes the lock (uncontended but then),
+  // and next_due_ lets the owner look without it.
+  static constexpr std::int64_t no_timer = INT64_MAX;
+  small_mutex timers_mu_;
+  std::atomic<std::int64_t> next_due_{no_timer};
   timer_heap timers_;
   moodycamel::ConcurrentQueue<timer_node*> posted_timers_;
   std::atomic<std::uint32_t> posted_count_{0};
@@ -155,8 +187,6 @@ inline process* current_process() noexcept {
 /// Switches from the running process `p` back to its scheduler; returns when
 /// the process is resumed (possibly on another thread).
 void switch_out(process* p, switch_reason why);
-
-std::int64_t now_ns() noexcept;
 
 /// A time no earlier than now_ns() and later by less than one kernel tick
 /// (CLOCK_MONOTONIC_COARSE plus its resolution), read without the TSC. For

@@ -70,10 +70,12 @@ void watchdog::loop() {
       const std::uint32_t seq = s.slice_seq.load(std::memory_order_acquire);
       if (s.lent.load(std::memory_order_acquire) != 0) {
         ++held;
+        mark_held(s, true);
         o = observed{seq, now};
         return;
       }
       if (!s.in_process.load(std::memory_order_acquire) || seq != o.seq || o.since == 0) {
+        mark_held(s, false);
         o = observed{seq, now};
         return;
       }
@@ -81,10 +83,16 @@ void watchdog::loop() {
       const std::int64_t running = now - o.since;
       if (running >= slice_ns_ && !o.flagged) {
         o.flagged = true;
+        o.cpu_at_flag = thread_cpu_ns(s);
         s.request_preemption();
       }
-      if (running >= long_ns_) {
+      // Held, if its thread has been on the CPU for a fifth of long_schedule
+      // since it was asked to yield: code with safe points yields within
+      // microseconds of running, so what kept it from one on a loaded
+      // machine was the operating system, not the process.
+      if (running >= long_ns_ && (o.cpu_at_flag < 0 || thread_cpu_ns(s) - o.cpu_at_flag >= long_ns_ / 5)) {
         ++held;
+        mark_held(s, true);
         if (!o.noted_long) {
           o.noted_long = true;
           note_long_schedule(s, seq, running);
@@ -96,6 +104,17 @@ void watchdog::loop() {
   }
 }
 
+std::int64_t watchdog::thread_cpu_ns(const scheduler& s) noexcept {
+  const clockid_t c = s.cpu_clock.load(std::memory_order_acquire);
+  timespec ts;
+  if (c == static_cast<clockid_t>(-1) || clock_gettime(c, &ts) != 0) return -1;
+  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+void watchdog::mark_held(scheduler& s, bool held) noexcept {
+  if (s.held.load(std::memory_order_relaxed) != held) s.held.store(held, std::memory_order_release);
+}
+
 template <class F>
 void watchdog::for_each_thread(F&& f) {
   const std::size_t n = rt_.scheds.size();
@@ -105,6 +124,7 @@ void watchdog::for_each_thread(F&& f) {
     if (s.standing_in.load(std::memory_order_acquire)) {
       f(s, seen_[n + i]);
     } else {
+      mark_held(s, false);
       seen_[n + i] = observed{};
     }
   }

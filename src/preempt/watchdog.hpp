@@ -7,7 +7,8 @@
 // that holds on past runtime_options::long_schedule without reaching one is
 // logged and counted (OTP's long_schedule), and a spare thread stands in
 // for its scheduler: it takes the processes queued there, and the operating
-// system time-slices the holder against it until the holder yields. So it
+// system time-slices the holder against it until the holder yields; it also
+// fires the held scheduler's due timers. So it
 // does for a scheduler lent to a wait of the runtime's own (scheduler_loan).
 // See docs/scheduling.md.
 //
@@ -48,12 +49,15 @@ class watchdog {
     std::int64_t since = 0;  // when this slice was first seen running
     bool flagged = false;
     bool noted_long = false;
+    std::int64_t cpu_at_flag = -1;  // its thread's CPU time when it was asked to yield
   };
   void loop();
   template <class F>
   void for_each_thread(F&& f);
   [[nodiscard]] int spares_standing_in() const noexcept;
   void balance_spares(int held) noexcept;
+  static void mark_held(scheduler& s, bool held) noexcept;
+  static std::int64_t thread_cpu_ns(const scheduler& s) noexcept;
   void note_long_schedule(scheduler& s, std::uint32_t seq, std::int64_t held_ns) noexcept;
 
   runtime_impl& rt_;

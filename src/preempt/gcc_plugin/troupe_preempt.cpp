@@ -15,6 +15,7 @@
 // optimisations except those a rarely taken call in it forbids.
 //
 // Not instrumented: functions from system headers (the standard library),
+// functions the compiler made (implicit members, sanitizer constructors),
 // functions marked no_instrument_function, and files under the prefixes
 // given as -fplugin-arg-troupe_preempt-exclude=DIR (troupe's own headers).
 // A noexcept function gets troupe_safe_point_nothrow(), which yields but
@@ -81,6 +82,11 @@ void on_function_finished(void* gcc_data, void*) {
 
 bool excluded(tree fn) {
   if (fn == check_fn || fn == check_nothrow_fn) return true;
+  // What the compiler made, not the user: implicit members, and the module
+  // constructors and destructors the sanitizers add after parsing (inlining
+  // a check into those crashes GCC 12's early inliner).
+  if (DECL_STATIC_CONSTRUCTOR(fn) || DECL_STATIC_DESTRUCTOR(fn)) return true;
+  if (DECL_ARTIFICIAL(fn) && !(DECL_LANG_SPECIFIC(fn) && LAMBDA_FUNCTION_P(fn))) return true;
   // The attribute itself: GCC sets DECL_NO_INSTRUMENT_FUNCTION_ENTRY_EXIT
   // on every function when -finstrument-functions is off.
   if (lookup_attribute("no_instrument_function", DECL_ATTRIBUTES(fn))) return true;
