@@ -45,6 +45,7 @@ METRICS = OrderedDict(
         ("genserver_idle", ["start_seconds", "bytes_per_server"]),
         ("supervisor_restart", ["restarts_per_sec"]),
         ("fairness", ["p50_ns", "p99_ns", "max_ns"]),
+        ("instrument_cost", ["sort_ratio", "fib_ratio", "geomean_ratio"]),
     ]
 )
 
@@ -96,12 +97,17 @@ HIGHER_IS_BETTER = {
     "p50_ns": False,
     "p99_ns": False,
     "max_ns": False,
+    "sort_ratio": False,
+    "fib_ratio": False,
+    "geomean_ratio": False,
 }
 
 # Peers that cannot run a workload at all, with the reason.
 NOT_AVAILABLE = {
     ("go", "link_exit"): "Go has no links",
     ("go", "monitor_down"): "Go has no monitors",
+    ("erlang", "instrument_cost"): "troupe's own cost: preemptible C++ over plain C++",
+    ("go", "instrument_cost"): "troupe's own cost: preemptible C++ over plain C++",
 }
 
 
