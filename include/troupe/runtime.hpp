@@ -42,8 +42,15 @@ struct runtime_options {
   std::chrono::microseconds time_slice{200};
   /// A process that has held its scheduler this long without reaching a safe
   /// point is logged (once per episode) and counted in process_info's
-  /// long_schedules, as OTP's system_monitor long_schedule reports.
+  /// long_schedules, as OTP's system_monitor long_schedule reports, and a
+  /// spare thread takes the processes queued behind it. Sanitizer builds,
+  /// where a slice of reductions alone can last longer than 5 ms, default to
+  /// 100 ms.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  std::chrono::milliseconds long_schedule{100};
+#else
   std::chrono::milliseconds long_schedule{5};
+#endif
   /// Threads that may stand in for schedulers whose thread is held (by a
   /// process past long_schedule, or in troupe::blocking), so that the
   /// processes queued behind it run meanwhile. Started when first needed.

@@ -2,12 +2,16 @@
 
 namespace spinners {
 
-__attribute__((noinline)) long step(long x) { return (x * 2862933555777941757L + 3037000493L) >> 3; }
+// Unsigned arithmetic: it wraps (a signed overflow would be undefined, and
+// the UBSan build stops at it).
+__attribute__((noinline)) long step(long x) {
+  return static_cast<long>((static_cast<unsigned long>(x) * 2862933555777941757UL + 3037000493UL) >> 3);
+}
 
 long spin_calls_until(const std::atomic<bool>& stop, deadline limit) {
   long acc = 1;
   for (long i = 0; !stop.load(std::memory_order_relaxed); ++i) {
-    acc = step(acc + i);
+    acc = step(static_cast<long>(static_cast<unsigned long>(acc) + static_cast<unsigned long>(i)));
     if ((i & 0xffff) == 0 && std::chrono::steady_clock::now() >= limit) break;
   }
   return acc;
@@ -25,7 +29,7 @@ long spin_arith_until(const std::atomic<bool>& stop, deadline limit) {
 long spin_calls_until_nothrow(const std::atomic<bool>& stop, deadline limit) noexcept {
   long acc = 1;
   for (long i = 0; !stop.load(std::memory_order_relaxed); ++i) {
-    acc = step(acc + i);
+    acc = step(static_cast<long>(static_cast<unsigned long>(acc) + static_cast<unsigned long>(i)));
     if ((i & 0xffff) == 0 && std::chrono::steady_clock::now() >= limit) break;
   }
   return acc;
