@@ -14,6 +14,11 @@
 # fairness only 10x, to n=2000, so its p99 still rests on 20 samples).
 # Programs are compiled into /tmp/troupe-peers (override with PEERS_OUT).
 # link_exit and monitor_down are Erlang only.
+# troupe-bench's instrument_cost has no peer, and none can exist: it is the
+# cost of troupe's own safe points, C++ built with troupe_preemptible over
+# the same C++ built plain. Erlang and Go cannot be built without their
+# preemption checks (every BEAM call counts a reduction, every Go function
+# checks its stack bound), so there is no plain build to divide by.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
