@@ -26,6 +26,9 @@ long spin_arith_until(const std::atomic<bool>& stop, deadline limit) {
   return static_cast<long>(acc);
 }
 
+// The same loop as spin_calls_until, written out again on purpose: a shared
+// inline helper would carry its own (throwing) safe points into this
+// noexcept function, where a kill would end the program.
 long spin_calls_until_nothrow(const std::atomic<bool>& stop, deadline limit) noexcept {
   long acc = 1;
   for (long i = 0; !stop.load(std::memory_order_relaxed); ++i) {
