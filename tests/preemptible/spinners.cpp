@@ -26,6 +26,22 @@ long spin_arith_until(const std::atomic<bool>& stop, deadline limit) {
   return static_cast<long>(acc);
 }
 
+namespace {
+
+long recurse(long depth, const std::atomic<bool>& stop, deadline limit, unsigned long& calls) {
+  if (depth < 2) return depth;
+  if (stop.load(std::memory_order_relaxed)) return 0;
+  if ((++calls & 0xffff) == 0 && std::chrono::steady_clock::now() >= limit) return 0;
+  return recurse(depth - 1, stop, limit, calls) + recurse(depth - 2, stop, limit, calls);
+}
+
+}  // namespace
+
+long spin_recursive_until(const std::atomic<bool>& stop, deadline limit) {
+  unsigned long calls = 0;
+  return recurse(90, stop, limit, calls);
+}
+
 // The same loop as spin_calls_until, written out again on purpose: a shared
 // inline helper would carry its own (throwing) safe points into this
 // noexcept function, where a kill would end the program.

@@ -20,6 +20,10 @@ long spin_calls_until(const std::atomic<bool>& stop, deadline limit);
 /// set or `limit` passes: only the loop's back edge has a safe point.
 long spin_arith_until(const std::atomic<bool>& stop, deadline limit);
 
+/// Recursion with no loop at all (fib's shape, base case first) until `stop`
+/// is set or `limit` passes: its only safe points are those before its calls.
+long spin_recursive_until(const std::atomic<bool>& stop, deadline limit);
+
 /// The same in a noexcept function, whose safe points never throw.
 long spin_calls_until_nothrow(const std::atomic<bool>& stop, deadline limit) noexcept;
 

@@ -40,6 +40,7 @@
 #include "gimple-iterator.h"
 #include "diagnostic-core.h"
 #include "hash-map.h"
+#include "hash-set.h"
 #include "stringpool.h"
 #include "attribs.h"
 
@@ -100,13 +101,24 @@ bool excluded(tree fn) {
   return false;
 }
 
+// Where the safe points go. Every cycle a process can run round must pass
+// one: a loop's, at its header; a recursion's, in each function on it before
+// it calls on. So a function that calls gets its check on the way to its
+// first call, not at its entry: a path that returns without calling (fib's
+// base case, an early return) passes none, and a loop with calls in it has
+// its back edge's check and one on the way in. A function that calls nothing keeps
+// its check at the entry, for it may be the callback of a loop in code that
+// is not instrumented (std::sort's comparator). Where that would put more
+// than one check on the way to the calls (a call on one branch of an if and
+// another after it), the function gets the entry check instead, which is
+// never more checks on a path than before.
 class instrumenter {
  public:
-  explicit instrumenter(tree check) : check_(check) {}
+  explicit instrumenter(tree check, tree other_check) : check_(check), other_check_(other_check) {}
 
   // The body of a function at this stage is one GIMPLE_BIND (or a
   // GIMPLE_TRY around one, for a noexcept function), which "lower" insists
-  // on: the entry's safe point goes first inside it.
+  // on: an entry's safe point goes first inside it.
   void function_body(gimple_seq& body) {
     gimple* outer = gimple_seq_first_stmt(body);
     if (!outer) return;
@@ -114,15 +126,31 @@ class instrumenter {
     if (gbind* b = dyn_cast<gbind*>(outer)) inner = gimple_bind_body_ptr(b);
     if (!inner && gimple_code(outer) == GIMPLE_TRY) inner = gimple_try_eval_ptr(outer);
     if (!inner) return;
-    gimple_stmt_iterator gsi = gsi_start(*inner);
-    insert_before(gsi, gimple_location(outer));
-    walk(body);
+
+    find_loops(body);
+    bool at_entry = calls_ == 0 || unsure_;
+    if (!at_entry) {
+      placing_ = false;
+      (void)place_seq(body, false);
+      at_entry = call_checks_ > 1;
+    }
+    placing_ = true;
+    labels_.empty();
+    passed_.empty();
+    call_checks_ = 0;
+    if (at_entry) {
+      gimple_stmt_iterator gsi = gsi_start(*inner);
+      insert_before(gsi, gimple_location(outer));
+    }
+    (void)place_seq(body, at_entry);
   }
 
   [[nodiscard]] int points() const { return points_; }
 
  private:
-  void walk(gimple_seq& seq) {
+  // ---- Loops: which labels are the headers of loops that get a check.
+
+  void find_loops(gimple_seq& seq) {
     for (gimple_stmt_iterator gsi = gsi_start(seq); !gsi_end_p(gsi); gsi_next(&gsi)) {
       gimple* g = gsi_stmt(gsi);
       switch (gimple_code(g)) {
@@ -131,40 +159,28 @@ class instrumenter {
           break;
         case GIMPLE_GOTO: {
           tree dest = gimple_goto_dest(g);
-          if (TREE_CODE(dest) == LABEL_DECL) back_edge(gsi, g, dest, NULL_TREE);
+          if (TREE_CODE(dest) == LABEL_DECL) {
+            back_edge(g, dest);
+          } else {
+            unsure_ = true;  // a computed goto: its targets are unknown
+          }
           break;
         }
         case GIMPLE_COND: {
           gcond* c = as_a<gcond*>(g);
-          back_edge(gsi, g, gimple_cond_true_label(c), gimple_cond_false_label(c));
+          if (gimple_cond_true_label(c)) back_edge(g, gimple_cond_true_label(c));
+          if (gimple_cond_false_label(c)) back_edge(g, gimple_cond_false_label(c));
           break;
         }
         case GIMPLE_CALL:
           if (!trivial_call(as_a<gcall*>(g))) ++calls_;
           break;
         case GIMPLE_ASM:
+          if (gimple_asm_nlabels(as_a<gasm*>(g)) != 0) unsure_ = true;
           ++calls_;
           break;
-        case GIMPLE_BIND:
-          walk(*gimple_bind_body_ptr(as_a<gbind*>(g)));
-          break;
-        case GIMPLE_TRY:
-          walk(*gimple_try_eval_ptr(g));
-          walk(*gimple_try_cleanup_ptr(g));
-          break;
-        case GIMPLE_CATCH:
-          walk(*gimple_catch_handler_ptr(as_a<gcatch*>(g)));
-          break;
-        case GIMPLE_EH_FILTER:
-          walk(*gimple_eh_filter_failure_ptr(g));
-          break;
-        case GIMPLE_EH_ELSE: {
-          geh_else* e = as_a<geh_else*>(g);
-          walk(*gimple_eh_else_n_body_ptr(e));
-          walk(*gimple_eh_else_e_body_ptr(e));
-          break;
-        }
         default:
+          for_each_nested(g, [this](gimple_seq& s) { find_loops(s); });
           break;
       }
     }
@@ -177,20 +193,152 @@ class instrumenter {
   };
 
   // A jump to a label already passed closes a loop. It gets a safe point
-  // unless the loop is a leaf kernel: no loop inside it, and no calls but
-  // to inline functions of the standard library (a vector's operator[]),
-  // which are gone once inlined. A safe point there, a call the compiler
-  // cannot see through, would stop it vectorising the loop (a matrix
-  // multiply ran 3.3 times slower); the loop around it, or the function's
-  // entry, has one instead.
-  void back_edge(gimple_stmt_iterator& gsi, gimple* jump, tree a, tree b) {
-    const mark* at = a ? seen_.get(a) : nullptr;
-    if (!at && b) at = b ? seen_.get(b) : nullptr;
+  // unless the loop is a leaf kernel: no loop inside it, and no calls
+  // but to inline functions of the standard library (a vector's
+  // operator[]), which are gone once inlined. A safe point there, a call the
+  // compiler cannot see through, would stop it vectorising the loop (a
+  // matrix multiply ran 3.3 times slower); the loop around it, or the
+  // function's entry, has one instead.
+  void back_edge(gimple* jump, tree label) {
+    const mark* at = seen_.get(label);
     if (!at) return;
     const bool leaf = at->calls == calls_ && at->back_edges == back_edges_;
     ++back_edges_;
     if (leaf && !check_leaf_loops) return;
+    checked_jumps_.add(jump);
+    checked_headers_.add(label);
+  }
+
+  // ---- Placing: a walk in the order the code is laid out that knows, at
+  // each statement, whether every path from the entry to it has passed a
+  // safe point ("covered"). A loop's back edge has its check, so its header
+  // is covered if the way in is: where the way in is not, a check just
+  // before the loop does for the calls in it. What comes after an
+  // unconditional jump is reached only through its label.
+
+  bool place_seq(gimple_seq& seq, bool covered) {
+    for (gimple_stmt_iterator gsi = gsi_start(seq); !gsi_end_p(gsi); gsi_next(&gsi)) {
+      gimple* g = gsi_stmt(gsi);
+      switch (gimple_code(g)) {
+        case GIMPLE_LABEL: {
+          tree label = gimple_label_label(as_a<glabel*>(g));
+          const bool* ahead = labels_.get(label);
+          const bool jumps_in_covered = !ahead || *ahead;
+          if (!covered && jumps_in_covered && checked_headers_.contains(label)) {
+            call_check(gsi, g);  // before the loop, on the way in
+            covered = true;
+          }
+          covered = covered && jumps_in_covered && !FORCED_LABEL(label) && !DECL_NONLOCAL(label);
+          passed_.add(label);  // from here on, a jump to it is a back edge
+          break;
+        }
+        case GIMPLE_GOTO:
+          covered = back_edge_check(gsi, g, covered);
+          jump_to(gimple_goto_dest(g), covered);
+          covered = true;  // unreachable until the next label
+          break;
+        case GIMPLE_COND: {
+          gcond* c = as_a<gcond*>(g);
+          tree t = gimple_cond_true_label(c);
+          tree f = gimple_cond_false_label(c);
+          covered = back_edge_check(gsi, g, covered);
+          if (t) jump_to(t, covered);
+          if (f) jump_to(f, covered);
+          if (t && f) covered = true;
+          break;
+        }
+        case GIMPLE_SWITCH: {
+          gswitch* sw = as_a<gswitch*>(g);
+          for (unsigned i = 0; i < gimple_switch_num_labels(sw); ++i) {
+            jump_to(CASE_LABEL(gimple_switch_label(sw, i)), covered);
+          }
+          covered = true;
+          break;
+        }
+        case GIMPLE_RETURN:
+          covered = true;
+          break;
+        case GIMPLE_CALL: {
+          gcall* call = as_a<gcall*>(g);
+          tree callee = gimple_call_fndecl(call);
+          if (callee == check_ || callee == other_check_ || trivial_call(call)) break;
+          if (!covered) call_check(gsi, g);
+          // Code after a setjmp runs again from the longjmp.
+          covered = (gimple_call_flags(call) & ECF_RETURNS_TWICE) == 0;
+          break;
+        }
+        case GIMPLE_ASM:
+          if (!covered) call_check(gsi, g);
+          covered = true;
+          break;
+        case GIMPLE_BIND:
+          covered = place_seq(*gimple_bind_body_ptr(as_a<gbind*>(g)), covered);
+          break;
+        case GIMPLE_TRY: {
+          // Covered at the try, covered throughout it: a cleanup or handler
+          // starts as the try did, wherever in it the exception came from.
+          const bool eval = place_seq(*gimple_try_eval_ptr(g), covered);
+          const bool cleanup = place_seq(*gimple_try_cleanup_ptr(g), covered);
+          covered = eval && cleanup;
+          break;
+        }
+        default:
+          for_each_nested(g, [this, covered](gimple_seq& s) { (void)place_seq(s, covered); });
+          break;
+      }
+    }
+    return covered;
+  }
+
+  bool back_edge_check(gimple_stmt_iterator& gsi, gimple* jump, bool covered) {
+    if (!checked_jumps_.contains(jump)) return covered;
     insert_before(gsi, gimple_location(jump));
+    return true;
+  }
+
+  // A jump ahead: its label is covered only if every jump to it is.
+  void jump_to(tree label, bool covered) {
+    if (TREE_CODE(label) != LABEL_DECL || passed_.contains(label)) return;
+    if (bool* in = labels_.get(label)) {
+      *in = *in && covered;
+    } else {
+      labels_.put(label, covered);
+    }
+  }
+
+  // Before a call (or loop) that some path reaches without a safe point:
+  // counted on the first walk, made on the second.
+  void call_check(gimple_stmt_iterator& gsi, gimple* before) {
+    ++call_checks_;
+    insert_before(gsi, gimple_location(before));
+  }
+
+  // The handlers and cleanups nested in a statement other than a bind or try.
+  template <class F>
+  static void for_each_nested(gimple* g, F&& f) {
+    switch (gimple_code(g)) {
+      case GIMPLE_BIND:
+        f(*gimple_bind_body_ptr(as_a<gbind*>(g)));
+        break;
+      case GIMPLE_TRY:
+        f(*gimple_try_eval_ptr(g));
+        f(*gimple_try_cleanup_ptr(g));
+        break;
+      case GIMPLE_CATCH:
+        f(*gimple_catch_handler_ptr(as_a<gcatch*>(g)));
+        break;
+      case GIMPLE_EH_FILTER:
+        f(*gimple_eh_filter_failure_ptr(g));
+        break;
+      case GIMPLE_EH_ELSE: {
+        geh_else* e = as_a<geh_else*>(g);
+        f(*gimple_eh_else_n_body_ptr(e));
+        f(*gimple_eh_else_e_body_ptr(e));
+        break;
+      }
+      default:
+        break;
+    }
   }
 
   // Atomics stay calls: a loop that waits on one is a spin-wait, which no
@@ -205,6 +353,7 @@ class instrumenter {
   }
 
   void insert_before(gimple_stmt_iterator& gsi, location_t where) {
+    if (!placing_) return;
     gcall* call = gimple_build_call(check_, 0);
     gimple_set_location(call, where);
     gsi_insert_before(&gsi, call, GSI_SAME_STMT);
@@ -212,9 +361,17 @@ class instrumenter {
   }
 
   tree check_;
+  tree other_check_;
   hash_map<tree, mark> seen_;
+  hash_set<gimple*> checked_jumps_;  // back edges that get a check
+  hash_set<tree> checked_headers_;   // their labels
+  hash_set<tree> passed_;            // labels the placing walk has passed
+  hash_map<tree, bool> labels_;      // labels jumped to ahead: covered on every such jump
   int calls_ = 0;
   int back_edges_ = 0;
+  bool unsure_ = false;   // control flow the placing cannot follow: check at the entry
+  bool placing_ = true;   // false on the first walk, which only counts
+  int call_checks_ = 0;
   int points_ = 0;
 };
 
@@ -245,7 +402,8 @@ class safe_point_pass : public gimple_opt_pass {
       }
       return 0;
     }
-    instrumenter in(gets_throwing_checks(fn) ? check_fn : check_nothrow_fn);
+    const bool throwing = gets_throwing_checks(fn);
+    instrumenter in(throwing ? check_fn : check_nothrow_fn, throwing ? check_nothrow_fn : check_fn);
     in.function_body(fun->gimple_body);
     if (verbose) inform(DECL_SOURCE_LOCATION(fn), "troupe_preempt: %d safe points in %qD", in.points(), fn);
     return 0;
