@@ -144,7 +144,7 @@ TEST_P(PreemptionTest, ShutdownEndsSpinnersThatNeverReturn) {
 
 TEST_P(PreemptionTest, NoPreemptScopeHoldsTheSchedulerUntilItEnds) {
   if (schedulers() != 1) GTEST_SKIP() << "another scheduler would run the waiting process";
-  rt();
+  start(without_spares(default_options()));  // a spare would stand in for the held scheduler after long_schedule
   struct state {
     std::atomic<bool> stop{false};
     std::atomic<bool> other_ran{false};
@@ -229,6 +229,28 @@ TEST_P(PreemptionTest, ProcessesQueuedBehindAHogInPlainCodeStillRun) {
   ASSERT_TRUE(wait_until([&] { return running.load() == hogs; }));
   EXPECT_EQ(ping_pong_rounds(), 200) << "the ping-pong's round trips behind " << hogs << " hogs in plain code";
   EXPECT_GE(logs.sink().count_containing("long_schedule"), 1u);
+  st->stop.store(true);
+  EXPECT_TRUE(wait_until([&] { return st->finished.load() == hogs; }));
+}
+
+// What a hog woke (here: spawned) last waits in its scheduler's run-next
+// slot, not in the queue: a spare takes it from there too.
+TEST_P(PreemptionTest, TheProcessAHogWokeLastStillRuns) {
+  if (GetParam().shared_stacks) GTEST_SKIP() << "a process that holds a shared stack keeps the processes waiting for that stack";
+  log_capture logs;
+  rt();
+  auto st = std::make_shared<spin_state>();
+  auto woken_ran = std::make_shared<std::atomic<int>>(0);
+  const int hogs = static_cast<int>(schedulers());
+  for (int i = 0; i < hogs; ++i) {
+    troupe::spawn([st, woken_ran] {
+      troupe::spawn([woken_ran] { woken_ran->fetch_add(1); });
+      hold_scheduler_until(st->stop, steady::now() + hang_timeout);
+      st->finished.fetch_add(1);
+    });
+  }
+  EXPECT_TRUE(wait_until([&] { return woken_ran->load() == hogs; }, hang_timeout / 2))
+      << woken_ran->load() << " of the " << hogs << " processes the hogs spawned ran";
   st->stop.store(true);
   EXPECT_TRUE(wait_until([&] { return st->finished.load() == hogs; }));
 }

@@ -107,8 +107,7 @@ void scheduler::join() {
 // ---------------------------------------------------------------- queues
 
 void scheduler::run_next(process* p) {
-  if (runnext_) push_local(runnext_);
-  runnext_ = p;
+  if (process* displaced = runnext_.exchange(p)) push_local(displaced);
 }
 
 void scheduler::push_local(process* p) {
@@ -128,8 +127,7 @@ process* scheduler::next_local() noexcept {
   if (++tick_ % 61 == 0) {
     if (process* p = take_global()) return p;
   }
-  if (process* p = runnext_) {
-    runnext_ = nullptr;
+  if (process* p = runnext_.take()) {
     if (slice_left_ > 0) {
       p->budget = slice_left_;  // a woken process inherits the slice: a ping-pong pair cannot starve the queue
       return p;
@@ -170,7 +168,15 @@ process* scheduler::steal() noexcept {
     if (victim == this) continue;
     process* got[run_queue::capacity / 2 + 1];
     const std::uint32_t m = victim->runq_.steal_half(got);
-    if (m == 0) continue;
+    if (m == 0) {
+      // A held thread will not run what it woke last for as long as it is
+      // held: that one too goes to whoever looks.
+      if (!victim->held.load(std::memory_order_acquire)) continue;
+      process* p = victim->runnext_.steal();
+      if (!p) continue;
+      p->budget = reductions_per_slice;
+      return p;
+    }
     for (std::uint32_t i = 1; i < m; ++i) {
       if (!runq_.push(got[i])) rt.global_q.push(got[i]);
     }
@@ -285,7 +291,7 @@ void scheduler::rest_as_spare() {
 
 void scheduler::hand_back_queue() noexcept {
   bool any = false;
-  if (process* p = std::exchange(runnext_, nullptr)) {
+  if (process* p = runnext_.take()) {
     rt.global_q.push(p);
     any = true;
   }

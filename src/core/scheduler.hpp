@@ -19,6 +19,7 @@
 #include "process_record.hpp"
 #include "process_table.hpp"
 #include "run_queue.hpp"
+#include "runnext_slot.hpp"
 #include "small_mutex.hpp"
 #include "stack_pool.hpp"
 #include "timer_heap.hpp"
@@ -154,7 +155,7 @@ class scheduler {
 
   run_queue runq_;
   process* pending_prev_ = nullptr;  // switched away from; after_switch() settles it
-  process* runnext_ = nullptr;
+  runnext_slot runnext_;  // a spare may take it from a held scheduler
   std::int32_t slice_left_ = 0;
   std::uint32_t tick_ = 0;
   std::uint32_t rng_;
