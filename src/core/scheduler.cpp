@@ -163,8 +163,11 @@ process* scheduler::steal() noexcept {
   const std::size_t start = rng_ % n;
   for (std::size_t k = 0; k < n; ++k) {
     const std::size_t v = (start + k) % n;
-    scheduler* victim = v < mains ? rt.scheds[v].get() : rt.spares[v - mains].get();
-    if (victim->spare && !victim->standing_in.load(std::memory_order_acquire)) continue;
+    // Spareness from the index: `spare` shares a line with what the victim
+    // writes at every switch.
+    const bool is_spare = v >= mains;
+    scheduler* victim = is_spare ? rt.spares[v - mains].get() : rt.scheds[v].get();
+    if (is_spare && !victim->standing_in.load(std::memory_order_acquire)) continue;
     if (victim == this) continue;
     process* got[run_queue::capacity / 2 + 1];
     const std::uint32_t m = victim->runq_.steal_half(got);

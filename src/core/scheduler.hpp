@@ -89,10 +89,12 @@ class scheduler {
   std::atomic<bool> in_process{false};                  // a process runs (not the loop)
   std::atomic<process*> running{nullptr};               // the process of the current slice
   std::atomic<unsigned char*> preempt_flag{nullptr};    // this thread's troupe_preempt_flag
-  std::atomic<std::uint32_t> lent{0};                   // scheduler_loans open (src/preempt)
-  std::atomic<bool> held{false};  // the watchdog counts it held (or lent): spares fire its timers
   std::atomic<clockid_t> cpu_clock{-1};  // this thread's CPU-time clock (set as it starts)
-  std::atomic<bool> standing_in{false};                 // a spare the watchdog has at work
+  // Read by every thread that looks for work, written seldom: not on the
+  // line the owner writes at every switch.
+  alignas(64) std::atomic<bool> held{false};  // the watchdog counts it held (or lent): spares fire its timers
+  std::atomic<bool> standing_in{false};       // a spare the watchdog has at work
+  std::atomic<std::uint32_t> lent{0};         // scheduler_loans open (src/preempt)
   /// Spares: put it to work (starting its thread the first time), or send
   /// it back to rest, where it hands its queue to the others (watchdog only).
   void stand_in();
