@@ -1,6 +1,7 @@
 # troupe_preemptible(<target>...): compiles the targets' sources with safe
-# points at every function entry and loop back edge, so that a process
-# running their code yields when its time slice is over (docs/scheduling.md).
+# points at every loop back edge and on the way to every function's calls
+# (docs/scheduling.md says where exactly), so that a process running their
+# code yields when its time slice is over.
 #
 # With GCC the safe points come from troupe's GCC plugin (troupe_preempt.so,
 # built here from src/preempt/gcc_plugin, or installed beside troupe): a

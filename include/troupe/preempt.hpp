@@ -4,7 +4,8 @@
 // A process gives up its scheduler at runtime calls (send, receive, yield,
 // ...) once its slice of reductions is spent, and, in code built with
 // troupe_preemptible(<target>) (cmake/TroupePreemptible.cmake), at safe
-// points the compiler puts at every function entry and loop back edge: there
+// points the compiler puts at every loop back edge and on the way to every
+// function's calls: there
 // it yields once the runtime's watchdog says its time slice
 // (runtime_options::time_slice) is over. A safe point is an ordinary runtime
 // call, so an exit signal (kill included) ends a spinning process at its

@@ -2,7 +2,8 @@
  *
  * troupe_preemptible(<target>) (cmake/TroupePreemptible.cmake) includes this
  * header in every source of the target and has the compiler call
- * troupe_safe_point() at each function entry and loop back edge. Code built
+ * troupe_safe_point() at each loop back edge and on the way to each
+ * function's calls (a function that calls nothing: at its entry). Code built
  * without it may call troupe_safe_point() itself in a long loop: it costs a
  * thread-local load and a branch that is taken once a slice (see
  * docs/scheduling.md). It is C as well as C++ so that C code can be made

@@ -1,6 +1,7 @@
 // troupe_preempt: a GCC plugin that puts a safe point (troupe_safe_point(),
-// from troupe/preempt_check.h) at the entry of every function and before
-// every backward jump (a loop's back edge) of the code it compiles. A safe
+// from troupe/preempt_check.h) before every backward jump (a loop's back
+// edge) and on the way to every function's calls (see "Where the safe points
+// go" below) in the code it compiles. A safe
 // point is a load of a thread-local flag and a branch the runtime's watchdog
 // makes taken when the process has had its slice; then the process yields as
 // at any runtime call. See docs/scheduling.md.
