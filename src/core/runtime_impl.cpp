@@ -193,6 +193,7 @@ void runtime_impl::shutdown() {
   dog.preempt_all();  // a process in preemptible code sees the signal at its next safe point
   wait_idle();
   blocking.stop();  // its jobs' processes are gone, so are its jobs
+  services.stop_all();  // what the processes closed as they ended is done
   quit.store(true, std::memory_order_seq_cst);
   dog.stop();  // no spare is put to work from here on
   for (auto& s : scheds) s->unpark();

@@ -14,6 +14,7 @@
 
 #include "global_queue.hpp"
 #include "process_table.hpp"
+#include "runtime_services.hpp"
 #include "scheduler.hpp"
 #include "shared_stacks.hpp"
 #include "stack_pool.hpp"
@@ -68,6 +69,7 @@ class runtime_impl {
 
   watchdog dog{*this};  // after scheds: it sizes itself by them at start
   blocking_pool blocking{*this};
+  runtime_services services;  // the layers' (src/net's poller), stopped after the processes
 
   std::atomic<int> nidle{0};
   std::atomic<int> nspinning{0};
