@@ -27,6 +27,19 @@ TROUPE_INSTANTIATE_SCHEDULERS(NetTcpTest);
 
 const net::endpoint any_local{"127.0.0.1", 0};
 
+// A listener and both ends of one connection made through it.
+struct connection {
+  net::tcp_listener listener;
+  net::tcp_socket client;
+  net::tcp_socket server;
+};
+connection connected_pair() {
+  connection c{net::tcp_listener::listen(any_local), {}, {}};
+  c.client = net::tcp_socket::connect(c.listener.local_endpoint());
+  c.server = c.listener.accept();
+  return c;
+}
+
 // An echo server process for `rounds` connections, each served by a process
 // of its own; sends its port to `to` once it listens.
 troupe::pid spawn_echo_server(troupe::pid to, int rounds) {
@@ -87,9 +100,7 @@ TEST_P(NetTcpTest, AWaitOnASocketHoldsNoScheduler) {
 
 TEST_P(NetTcpTest, AReadPastItsDeadlineThrowsTimedOutAndTheSocketStillWorks) {
   rt().run([] {
-    net::tcp_listener l = net::tcp_listener::listen(any_local);
-    net::tcp_socket client = net::tcp_socket::connect(l.local_endpoint());
-    net::tcp_socket server = l.accept();
+    auto [l, client, server] = connected_pair();
     std::array<std::byte, 16> buf;
     try {
       (void)server.read_some(buf, 30ms);
@@ -146,9 +157,7 @@ TEST_P(NetTcpTest, ABadAddressIsInvalidArgument) {
 
 TEST_P(NetTcpTest, APeerThatResetsGivesConnectionResetToItsReaderAlone) {
   rt().run([] {
-    net::tcp_listener l = net::tcp_listener::listen(any_local);
-    net::tcp_socket client = net::tcp_socket::connect(l.local_endpoint());
-    net::tcp_socket server = l.accept();
+    auto [l, client, server] = connected_pair();
     // SO_LINGER 0: close sends a reset.
     const linger hard{1, 0};
     ::setsockopt(client.native_handle(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
@@ -165,9 +174,7 @@ TEST_P(NetTcpTest, APeerThatResetsGivesConnectionResetToItsReaderAlone) {
 
 TEST_P(NetTcpTest, AReadSeesTheEndWhenThePeerCloses) {
   rt().run([] {
-    net::tcp_listener l = net::tcp_listener::listen(any_local);
-    net::tcp_socket client = net::tcp_socket::connect(l.local_endpoint());
-    net::tcp_socket server = l.accept();
+    auto [l, client, server] = connected_pair();
     client.write_all("bye");
     client.close();
     std::array<std::byte, 16> buf;
@@ -206,9 +213,7 @@ TEST_P(NetTcpTest, KillEndsAProcessWaitingOnASocketAndClosesIt) {
 
 TEST_P(NetTcpTest, APacketOverTheLimitIsRefused) {
   rt().run([] {
-    net::tcp_listener l = net::tcp_listener::listen(any_local);
-    net::tcp_socket client = net::tcp_socket::connect(l.local_endpoint());
-    net::tcp_socket server = l.accept();
+    auto [l, client, server] = connected_pair();
     client.write_packet(std::string(100, 'x'));
     try {
       (void)server.read_packet(5s, 10);
