@@ -411,7 +411,9 @@ TEST_P(MessagingTest, ABatchTakenButNotConsumedStillCountsAsBacklog) {
     troupe::send(hoarder, 0.0);
     return t;
   });
-  EXPECT_GE(waited, std::chrono::milliseconds(1));
+  // With the taken batch left out of the backlog, 2,000 sends stay under
+  // long_queue and wait not at all; an ASan run once measured 0.95 ms.
+  EXPECT_GE(waited, std::chrono::microseconds(500));
 }
 
 }  // namespace

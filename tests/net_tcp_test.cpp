@@ -227,6 +227,11 @@ TEST_P(NetTcpTest, APacketOverTheLimitIsRefused) {
 // Out of descriptors, accept fails with too_many_files_open; once some are
 // free again the same listener accepts the waiting connection.
 TEST_P(NetTcpTest, AcceptWorksAgainAfterTheDescriptorsRanOut) {
+#ifdef TROUPE_SANITIZE_UNDEFINED
+  // UBSan's vptr check opens a pipe to test memory, and there is no
+  // descriptor left for it: it reports the exception being constructed.
+  GTEST_SKIP() << "UBSan needs descriptors of its own";
+#endif
   rt().run([] {
     net::tcp_listener l = net::tcp_listener::listen(any_local);
     net::tcp_socket client = net::tcp_socket::connect(l.local_endpoint());
