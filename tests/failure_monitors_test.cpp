@@ -396,16 +396,12 @@ TEST_P(FailureMonitorsTest, OneWatcherOnThousandTargets) {
 // target does not get going soon, that round's race is abandoned (the
 // watcher waits politely instead); only what demonitor then promises is
 // checked.
+//
 // The race's root spins without runtime calls for up to 100 ms, the
 // sanitizer builds' long_schedule: spare threads would stand in for its
 // scheduler, which this test is not about. (With them, under ASan and with
 // shared stacks, this test hung in 8 of 10 runs, everything parked: a lost
 // wake-up in the spares that is still to be found.)
-troupe::runtime_options without_spares(troupe::runtime_options o) {
-  o.spare_threads = 0;
-  return o;
-}
-
 void demonitor_race(troupe::runtime& r, bool flush) {
   constexpr int rounds = 40;
   constexpr int helpers = 100;

@@ -50,12 +50,8 @@ int ping_pong_rounds() {
   return rounds->load();
 }
 
-// Spare threads would let a ping-pong run beside spinners that never yield:
-// the tests of safe points go without them.
-troupe::runtime_options without_spares(troupe::runtime_options o) {
-  o.spare_threads = 0;
-  return o;
-}
+// The tests of safe points run without spare threads (without_spares), which
+// would let a ping-pong run beside spinners that never yield.
 
 // Fills every scheduler with spinners of `kind`, then has a ping-pong pair
 // make round trips: the pair can only run when the spinners yield.

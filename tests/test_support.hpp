@@ -245,6 +245,13 @@ inline std::string scheduler_param_name(const ::testing::TestParamInfo<runtime_c
 
 /// Instantiates a RuntimeTest-derived suite for 1, 2 and 4 schedulers, and
 /// for 2 schedulers with every process on shared stacks.
+/// `o` with no spare threads: for tests of what a process's own scheduler
+/// does while it is held, which a spare standing in would hide.
+inline troupe::runtime_options without_spares(troupe::runtime_options o) {
+  o.spare_threads = 0;
+  return o;
+}
+
 #define TROUPE_INSTANTIATE_SCHEDULERS(Suite)                                                          \
   INSTANTIATE_TEST_SUITE_P(Schedulers, Suite,                                                           \
                            ::testing::Values(::troupe_test::runtime_config{1}, ::troupe_test::runtime_config{2}, \
