@@ -27,6 +27,19 @@ TROUPE_INSTANTIATE_SCHEDULERS(NetTcpTest);
 
 const net::endpoint any_local{"127.0.0.1", 0};
 
+// The code of the net_error `f` throws; a failure (saying `what_not`) and
+// no code if it throws none.
+template <class F>
+std::error_code error_of(F&& f, const char* what_not) {
+  try {
+    f();
+  } catch (const net::net_error& e) {
+    return e.code();
+  }
+  ADD_FAILURE() << what_not;
+  return {};
+}
+
 // A listener and both ends of one connection made through it.
 struct connection {
   net::tcp_listener listener;
@@ -102,12 +115,7 @@ TEST_P(NetTcpTest, AReadPastItsDeadlineThrowsTimedOutAndTheSocketStillWorks) {
   rt().run([] {
     auto [l, client, server] = connected_pair();
     std::array<std::byte, 16> buf;
-    try {
-      (void)server.read_some(buf, 30ms);
-      ADD_FAILURE() << "read_some returned with nothing sent";
-    } catch (const net::net_error& e) {
-      EXPECT_EQ(e.code(), std::errc::timed_out) << e.what();
-    }
+    EXPECT_EQ(error_of([&] { (void)server.read_some(buf, 30ms); }, "read_some returned with nothing sent"), std::errc::timed_out);
     client.write_all("late");
     EXPECT_EQ(server.read_some(buf, 5s), 4u);
     // The cancelled wait left nothing behind in the mailbox.
@@ -118,12 +126,7 @@ TEST_P(NetTcpTest, AReadPastItsDeadlineThrowsTimedOutAndTheSocketStillWorks) {
 TEST_P(NetTcpTest, AcceptHasADeadlineToo) {
   rt().run([] {
     net::tcp_listener l = net::tcp_listener::listen(any_local);
-    try {
-      (void)l.accept(20ms);
-      ADD_FAILURE() << "accept returned with nobody connecting";
-    } catch (const net::net_error& e) {
-      EXPECT_EQ(e.code(), std::errc::timed_out);
-    }
+    EXPECT_EQ(error_of([&] { (void)l.accept(20ms); }, "accept returned with nobody connecting"), std::errc::timed_out);
   });
 }
 
@@ -134,12 +137,7 @@ TEST_P(NetTcpTest, ARefusedConnectIsAClearError) {
       net::tcp_listener l = net::tcp_listener::listen(any_local);
       port = l.local_endpoint().port;
     }  // closed: nobody listens there now
-    try {
-      (void)net::tcp_socket::connect({"127.0.0.1", port}, 5s);
-      ADD_FAILURE() << "connected to a closed port";
-    } catch (const net::net_error& e) {
-      EXPECT_EQ(e.code(), std::errc::connection_refused) << e.what();
-    }
+    EXPECT_EQ(error_of([&] { (void)net::tcp_socket::connect({"127.0.0.1", port}, 5s); }, "connected to a closed port"), std::errc::connection_refused);
   });
 }
 
@@ -163,12 +161,7 @@ TEST_P(NetTcpTest, APeerThatResetsGivesConnectionResetToItsReaderAlone) {
     ::setsockopt(client.native_handle(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
     client.close();
     std::array<std::byte, 16> buf;
-    try {
-      (void)server.read_some(buf, 5s);
-      ADD_FAILURE() << "read a reset connection";
-    } catch (const net::net_error& e) {
-      EXPECT_EQ(e.code(), std::errc::connection_reset) << e.what();
-    }
+    EXPECT_EQ(error_of([&] { (void)server.read_some(buf, 5s); }, "read a reset connection"), std::errc::connection_reset);
   });
 }
 
@@ -180,12 +173,7 @@ TEST_P(NetTcpTest, AReadSeesTheEndWhenThePeerCloses) {
     std::array<std::byte, 16> buf;
     EXPECT_EQ(server.read_some(buf, 5s), 3u);
     EXPECT_EQ(server.read_some(buf, 5s), 0u);
-    try {
-      server.read_exact(buf, 5s);
-      ADD_FAILURE();
-    } catch (const net::net_error& e) {
-      EXPECT_EQ(e.code(), std::errc::connection_aborted);
-    }
+    EXPECT_EQ(error_of([&] { (void)server.read_exact(buf, 5s); }, "no error"), std::errc::connection_aborted);
   });
 }
 
@@ -215,12 +203,7 @@ TEST_P(NetTcpTest, APacketOverTheLimitIsRefused) {
   rt().run([] {
     auto [l, client, server] = connected_pair();
     client.write_packet(std::string(100, 'x'));
-    try {
-      (void)server.read_packet(5s, 10);
-      ADD_FAILURE();
-    } catch (const net::net_error& e) {
-      EXPECT_EQ(e.code(), std::errc::message_size);
-    }
+    EXPECT_EQ(error_of([&] { (void)server.read_packet(5s, 10); }, "no error"), std::errc::message_size);
   });
 }
 
@@ -242,12 +225,7 @@ TEST_P(NetTcpTest, AcceptWorksAgainAfterTheDescriptorsRanOut) {
     ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
     std::vector<int> filler;
     for (int fd; (fd = ::dup(0)) >= 0;) filler.push_back(fd);
-    try {
-      (void)l.accept(5s);
-      ADD_FAILURE() << "accepted with no descriptor left";
-    } catch (const net::net_error& e) {
-      EXPECT_EQ(e.code(), std::errc::too_many_files_open) << e.what();
-    }
+    EXPECT_EQ(error_of([&] { (void)l.accept(5s); }, "accepted with no descriptor left"), std::errc::too_many_files_open);
     for (int fd : filler) ::close(fd);
     ::setrlimit(RLIMIT_NOFILE, &old);
     net::tcp_socket server = l.accept(5s);
@@ -264,12 +242,7 @@ TEST_P(NetTcpTest, ACallOnAClosedSocketIsBadFileDescriptor) {
     client.close();
     client.close();  // idempotent
     EXPECT_FALSE(client.is_open());
-    try {
-      client.write_all("x");
-      ADD_FAILURE();
-    } catch (const net::net_error& e) {
-      EXPECT_EQ(e.code(), std::errc::bad_file_descriptor);
-    }
+    EXPECT_EQ(error_of([&] { (void)client.write_all("x"); }, "no error"), std::errc::bad_file_descriptor);
   });
 }
 
