@@ -464,6 +464,19 @@ process* scheduler::pick_direct() {
   }
 }
 
+// Whether the timer of the wait `p` is parking in has fired already. Its
+// wake-up then found the process still running and was lost: a timer fires
+// on the thread that armed it (the process may have moved on to another
+// since, and kept the timer for its later waits), or on a spare standing in
+// for a held scheduler, either way while the process may be switching away
+// here. Read after the process is marked parked, as fire() marks the timer
+// done before it claims the process: one of the two sees the other.
+bool scheduler::wait_timer_fired(const process* p) noexcept {
+  const timer_node* t = p->wait_timer;
+  return t && t->status.load(std::memory_order_seq_cst) != timer_status::pending &&
+         t->seq.load(std::memory_order_seq_cst) == p->wait_seq.load(std::memory_order_relaxed);
+}
+
 void scheduler::after_switch(fcontext_t from) {
   // Before the process that switched away can run anywhere else.
   if (out.newest) [[unlikely]]
@@ -496,13 +509,16 @@ void scheduler::after_switch(fcontext_t from) {
       // Parking is one compare-exchange on the mailbox word: it fails if a
       // message came in since the process last looked.
       if (!prev->mbox.try_block(prev->saved_count.load(std::memory_order_relaxed), prev->mbox_counted)) return requeue(prev);
-      // A signal set before we parked found nobody to wake: look once more.
-      if (prev->signals.load(std::memory_order_seq_cst) != 0 && prev->mbox.try_unblock()) requeue(prev);
+      // A signal set, or its wait's timer fired, before we parked found
+      // nobody to wake: look once more.
+      if ((prev->signals.load(std::memory_order_seq_cst) != 0 || wait_timer_fired(prev)) && prev->mbox.try_unblock()) {
+        requeue(prev);
+      }
       return;
     case switch_reason::wait_timer: {
       prev->state.store(pstate::waiting_timer, std::memory_order_seq_cst);
       pstate sleeping = pstate::waiting_timer;
-      if (prev->signals.load(std::memory_order_seq_cst) != 0 &&
+      if ((prev->signals.load(std::memory_order_seq_cst) != 0 || wait_timer_fired(prev)) &&
           prev->state.compare_exchange_strong(sleeping, pstate::runnable, std::memory_order_acq_rel)) {
         requeue(prev);
       }
