@@ -28,6 +28,9 @@ struct process_snapshot {
   std::size_t message_queue_len = 0;
   std::uint64_t reductions = 0;
   std::size_t heap_bytes = 0;   // bytes allocated from troupe::heap()
+  /// Bytes waiting in the buffers of the sockets it owns: output not yet
+  /// handed to the kernel and input read but not yet delivered (troupe/net).
+  std::size_t socket_buffer_bytes = 0;
   std::size_t stack_size = 0;   // address space of its stack (0 before it first runs)
   bool shares_stack = false;    // takes turns on a shared stack (runtime_options::dedicated_stacks)
   bool stackless = false;       // a message handler at rest: it holds no stack (troupe/handler.hpp)

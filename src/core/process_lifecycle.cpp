@@ -8,6 +8,7 @@
 #include "exception_reason.hpp"
 #include "process_ext.hpp"
 #include "process_heap.hpp"
+#include "suspend_hooks.hpp"
 #include "troupe/links.hpp"
 #include "runtime_impl.hpp"
 #include "shared_stacks.hpp"
@@ -96,6 +97,8 @@ void process_entry(transfer_t t) {
 
 void recycle(runtime_impl& rt, process* p, record_cache* cache) noexcept {
   p->state.store(pstate::exiting, std::memory_order_relaxed);
+  // An abrupt end (an overflow, an abandoned unwinding) left its hooks queued.
+  if (p->has_suspend_hooks) run_suspend_hooks(p);
   // New generation first: from here on senders holding the old pid drop their
   // messages, and whatever is in the mailbox now can be freed.
   p->generation.store(process_table::next_generation(p->generation.load(std::memory_order_relaxed)),

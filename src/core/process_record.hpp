@@ -113,7 +113,8 @@ struct alignas(64) process {
   // safe point inside them wanted to yield (preempt_deferred). One byte: the
   // record has no other room.
   std::uint8_t no_preempt = 0;
-  std::uint32_t forced_alive = 0;  // its forced_exit objects in existence
+  std::uint16_t forced_alive = 0;  // its forced_exit objects in existence
+  bool has_suspend_hooks = false;  // owner only: work queued for its next switch (suspend_hooks.hpp)
 #ifdef TROUPE_TSAN
   void* tsan_fiber = nullptr;
 #endif

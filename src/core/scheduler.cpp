@@ -16,6 +16,7 @@
 #include "troupe/preempt_check.h"
 #include "stack_headroom.hpp"
 #include "stack_overflow.hpp"
+#include "suspend_hooks.hpp"
 
 namespace troupe::detail {
 
@@ -685,6 +686,8 @@ void scheduler::release_stack(process* p) noexcept {
 }
 
 void switch_out(process* p, switch_reason why) {
+  if (p->has_suspend_hooks) [[unlikely]]
+    run_suspend_hooks(p);
   p->reason = why;
   scheduler* s = p->sched;
   s->slice_left_ = why == switch_reason::yield ? 0 : p->budget;

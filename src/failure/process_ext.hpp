@@ -14,6 +14,7 @@
 #include "link_set.hpp"
 #include "process_record.hpp"
 #include "small_mutex.hpp"
+#include "suspend_hooks.hpp"
 #include "troupe/exit_reason.hpp"
 #include "troupe/pid.hpp"
 
@@ -98,6 +99,9 @@ struct process_ext {
 
   std::size_t max_heap = 0;
   std::atomic<std::size_t> heap_bytes{0};
+  // Bytes buffered in the sockets it owns (src/net), charged by whichever
+  // thread moves them: signed, as a late charge may land after a reset.
+  std::atomic<std::int64_t> io_bytes{0};
   // Pushes made while the mailbox word's count was saturated (65,535), so
   // that message_queue_len stays exact past it; reset when the owner takes.
   std::atomic<std::size_t> mbox_overflow{0};
@@ -109,6 +113,9 @@ struct process_ext {
   std::atomic<std::uint32_t> long_schedules{0};
   // Owner only: why it must end, once decided (process::doomed).
   exit_reason doom_reason;
+  // Owner only: work for its next switch (src/core/suspend_hooks.hpp).
+  suspend_hook* hooks = nullptr;
+  suspend_hook* hooks_tail = nullptr;
 
   /// Back to the state of a fresh process (when its slot is recycled).
   void reset() {
@@ -122,6 +129,7 @@ struct process_ext {
     call.reset();             // unlinked as it exited
     max_heap = 0;
     heap_bytes.store(0, std::memory_order_relaxed);
+    io_bytes.store(0, std::memory_order_relaxed);
     mbox_overflow.store(0, std::memory_order_relaxed);
     active_alias.store(0, std::memory_order_relaxed);
     long_schedules.store(0, std::memory_order_relaxed);

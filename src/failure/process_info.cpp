@@ -1,5 +1,7 @@
 // process_info and processes: snapshots readable from any thread.
 
+#include <algorithm>
+
 #include "process_ext.hpp"
 #include "queue_listing.hpp"
 #include "runtime_impl.hpp"
@@ -51,6 +53,7 @@ std::optional<process_snapshot> process_info(pid id) {
     ensure_headroom();
     std::lock_guard lock(x->mu);
     info.heap_bytes = x->heap_bytes.load(std::memory_order_relaxed);
+    info.socket_buffer_bytes = static_cast<std::size_t>(std::max<std::int64_t>(0, x->io_bytes.load(std::memory_order_relaxed)));
     info.long_schedules = x->long_schedules.load(std::memory_order_relaxed);
     x->links.for_each([&](troupe::pid l) { info.links.push_back(l); });
     if (x->mon) {
