@@ -13,45 +13,19 @@
 #include <vector>
 #include <algorithm>
 
+#include "net_support.hpp"
 #include "test_support.hpp"
 #include "troupe/net/tcp.hpp"
 
 namespace {
 
 using namespace troupe_test;
+using namespace troupe_test::net_support;
 using namespace std::chrono_literals;
 namespace net = troupe::net;
 
 class NetTcpTest : public RuntimeTest {};
 TROUPE_INSTANTIATE_SCHEDULERS(NetTcpTest);
-
-const net::endpoint any_local{"127.0.0.1", 0};
-
-// The code of the net_error `f` throws; a failure (saying `what_not`) and
-// no code if it throws none.
-template <class F>
-std::error_code error_of(F&& f, const char* what_not) {
-  try {
-    f();
-  } catch (const net::net_error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << what_not;
-  return {};
-}
-
-// A listener and both ends of one connection made through it.
-struct connection {
-  net::tcp_listener listener;
-  net::tcp_socket client;
-  net::tcp_socket server;
-};
-connection connected_pair() {
-  connection c{net::tcp_listener::listen(any_local), {}, {}};
-  c.client = net::tcp_socket::connect(c.listener.local_endpoint());
-  c.server = c.listener.accept();
-  return c;
-}
 
 // An echo server process for `rounds` connections, each served by a process
 // of its own; sends its port to `to` once it listens.

@@ -65,7 +65,7 @@ tcp_socket tcp_listener::accept(std::chrono::nanoseconds timeout) {
                                          throw_errno(errno, call);
                                        }
                                      });
-  auto c = std::make_unique<detail::socket_state>(s.io);
+  auto c = std::make_shared<detail::socket_state>(s.io);
   boost::system::error_code ec;
   c->sock.assign(s.acceptor.local_endpoint(ec).protocol(), fd, ec);
   if (ec) {

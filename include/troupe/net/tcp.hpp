@@ -26,6 +26,9 @@
 #include <string_view>
 #include <system_error>
 
+#include "troupe/net/tcp_messages.hpp"
+#include "troupe/pid.hpp"
+
 namespace troupe::net {
 
 /// A socket call that failed: code() says why (a std::errc, or the system's
@@ -50,9 +53,17 @@ struct socket_state;
 struct listener_state;
 }  // namespace detail
 
+/// What a send to a full send buffer does (tcp_socket::set_send_buffer).
+enum class when_full : std::uint8_t {
+  wait,  // waits for room, up to the send's timeout
+  fail,  // throws net_error(std::errc::no_buffer_space) at once
+};
+
 /// A connected TCP socket. Move-only; closes when destroyed. Its calls must
 /// be made from inside a process (std::logic_error otherwise), one process at
-/// a time: the one that holds it.
+/// a time: the one that holds it. The process that made it (accept,
+/// connect) owns it: an active socket sends its messages to the owner, and
+/// controlling_process hands it on.
 class tcp_socket {
  public:
   tcp_socket() noexcept;
@@ -79,6 +90,52 @@ class tcp_socket {
   /// read_packet refuses a length over `max_size` (std::errc::message_size).
   std::string read_packet(std::chrono::nanoseconds timeout = forever, std::size_t max_size = 64 << 20);
   void write_packet(std::string_view payload, std::chrono::nanoseconds timeout = forever);
+  /// `{packet, line}` framing: the next line, with its '\n'; what is left
+  /// when the peer closes without one; std::errc::message_size past
+  /// `max_size` bytes without one.
+  std::string read_line(std::chrono::nanoseconds timeout = forever, std::size_t max_size = 64 << 10);
+
+  /// Buffered writes, as Erlang's gen_tcp:send: queues `data` and returns.
+  /// What a process sends goes to the kernel in one write when it next stops
+  /// running (waits, yields or exits), or at once past 64 KiB; what the kernel
+  /// cannot take yet, the poller writes when it can, together with whatever
+  /// is sent meanwhile. The buffer holds at most set_send_buffer's limit
+  /// (1 MiB by default): a send that would overflow it waits for room, at
+  /// most `timeout` (std::errc::timed_out), or fails at once
+  /// (std::errc::no_buffer_space) if the socket is set to when_full::fail. A
+  /// write that failed (a reset peer) fails every send after it.
+  void send(std::span<const std::byte> data, std::chrono::nanoseconds timeout = forever);
+  void send(std::string_view data, std::chrono::nanoseconds timeout = forever) {
+    send(std::as_bytes(std::span<const char>(data.data(), data.size())), timeout);
+  }
+  /// send() of a `{packet, 4}` frame.
+  void send_packet(std::string_view payload, std::chrono::nanoseconds timeout = forever);
+  /// Waits until the kernel has taken everything sent so far.
+  void flush(std::chrono::nanoseconds timeout = forever);
+  /// The send buffer's bound, and what a send that finds it full does.
+  void set_send_buffer(std::size_t limit, when_full policy = when_full::wait);
+
+  /// Active mode (Erlang's {active, ...}): the socket sends its owner
+  /// tcp_data messages (cut as set_framing says), then tcp_closed (after a
+  /// tcp_error if reading failed), so that the owner waits for the socket and
+  /// for other messages in one receive. A passive socket reads only when
+  /// asked (read_some and the rest, which fail with
+  /// std::errc::operation_not_permitted while the socket is active). While
+  /// the owner is behind, an active socket reads ahead at most 64 KiB; past
+  /// that the peer is held back by TCP itself.
+  void set_active(active_mode mode);
+  /// How an active socket cuts its data into messages; a frame over
+  /// `max_frame` bytes is a tcp_error (std::errc::message_size).
+  void set_framing(framing f, std::size_t max_frame = 64 << 20);
+  /// Makes `new_owner` the socket's owner: its messages go there from now on
+  /// (those already sent stay where they are). Only the owner may call it
+  /// (std::errc::operation_not_permitted otherwise). Hand the tcp_socket
+  /// itself over too, in a message: whoever holds it closes it.
+  void controlling_process(troupe::pid new_owner);
+  /// The process its messages go to.
+  [[nodiscard]] troupe::pid owner() const;
+  /// The socket's name in the messages it sends.
+  [[nodiscard]] socket_id id() const;
 
   /// Closes the connection now (the destructor does the same). Idempotent.
   void close() noexcept;
@@ -93,9 +150,11 @@ class tcp_socket {
 
  private:
   friend class tcp_listener;
-  explicit tcp_socket(std::unique_ptr<detail::socket_state> s) noexcept;
-  detail::socket_state& open_state(const char* call) const;
-  std::unique_ptr<detail::socket_state> state_;
+  explicit tcp_socket(std::shared_ptr<detail::socket_state> s) noexcept;
+  const std::shared_ptr<detail::socket_state>& open_state(const char* call) const;
+  std::size_t read_direct(detail::socket_state& s, std::span<std::byte> into, std::chrono::nanoseconds timeout,
+                          const char* call);
+  std::shared_ptr<detail::socket_state> state_;
 };
 
 /// A listening TCP socket. Move-only; closes when destroyed.
