@@ -402,7 +402,7 @@ TEST_P(FailureMonitorsTest, OneWatcherOnThousandTargets) {
 // scheduler's timers. That found a lost wake-up: under ASan with shared
 // stacks this test hung in 6 of 10 runs, the root asleep in
 // process_wait_until, its timer fired by the spare while the root was still
-// switching away (see scheduler::wait_timer_fired); 0 of 10 since the fix.
+// switching away (see sig_timer_wake); 0 of 10 since the fix.
 void demonitor_race(troupe::runtime& r, bool flush) {
   constexpr int rounds = 40;
   constexpr int helpers = 100;

@@ -47,7 +47,7 @@ void set_active_alias(std::uint64_t alias) {
   process* p = current_process();
   if (!p) return;
   if (alias == 0) {
-    if (process_ext* x = p->ext.load(std::memory_order_relaxed)) x->active_alias.store(0, std::memory_order_relaxed);
+    if (process_ext* x = p->ext.load(std::memory_order_acquire)) x->active_alias.store(0, std::memory_order_relaxed);
     return;
   }
   ext_of(p).active_alias.store(alias, std::memory_order_relaxed);

@@ -243,7 +243,9 @@ recv_cursor recv_begin() {
 message_node* pull_mailbox(process* p) noexcept {
   mpsc_node* newest_first = p->mbox.take_all(p->saved_count.load(std::memory_order_relaxed), p->mbox_counted);
   if (!newest_first) return nullptr;
-  if (process_ext* x = p->ext.load(std::memory_order_relaxed);
+  // Acquire: another thread (the watchdog, a linker) may have made the ext
+  // just now, and its fields must be seen as constructed.
+  if (process_ext* x = p->ext.load(std::memory_order_acquire);
       x && x->mbox_overflow.load(std::memory_order_relaxed) != 0) [[unlikely]] {
     x->mbox_overflow.store(0, std::memory_order_relaxed);  // those are in this batch
   }

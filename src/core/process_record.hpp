@@ -51,6 +51,10 @@ enum signal_bits : std::uint32_t {
   sig_doomed = 1u << 2,    // the process must end (never cleared): keeps every runtime call on the slow path
   sig_listing = 1u << 3,   // process_info(p, n) waits in the mailbox for an answer
   sig_blocking_done = 1u << 4,  // the blocking pool ran its troupe::blocking call
+  // Its wait's timer fired: set before the timer claims the process, so that
+  // a process still switching into that wait (the claim fails) sees it once
+  // parked, in after_switch, and wakes itself.
+  sig_timer_wake = 1u << 5,
 };
 
 

@@ -380,8 +380,16 @@ void scheduler::fire(timer_node* n) noexcept {
         // deliver only throws to unwind a process; we are not in one.
       }
     } else if (process* p = rt.table.lookup(n->target);
-               p && p->wait_seq.load(std::memory_order_acquire) == n->seq.load(std::memory_order_seq_cst) && claim_wait(p)) {
-      push_local(p);
+               p && p->wait_seq.load(std::memory_order_acquire) == n->seq.load(std::memory_order_seq_cst)) {
+      // The process may still be switching into this wait: a kept timer
+      // fires on the thread that armed it, which the process may have left
+      // since, and a spare fires a held scheduler's timers. Then the claim
+      // fails, and the mark, made first, is what its after_switch sees once
+      // it has parked (a Dekker pair: mark then claim here, park then look
+      // there). A mark left on a process that was woken anyway costs it one
+      // early wake-up at most, which every wait tolerates.
+      p->signals.fetch_or(sig_timer_wake, std::memory_order_seq_cst);
+      if (claim_wait(p)) push_local(p);
     }
   }
   timer_release(n);
@@ -465,19 +473,6 @@ process* scheduler::pick_direct() {
   }
 }
 
-// Whether the timer of the wait `p` is parking in has fired already. Its
-// wake-up then found the process still running and was lost: a timer fires
-// on the thread that armed it (the process may have moved on to another
-// since, and kept the timer for its later waits), or on a spare standing in
-// for a held scheduler, either way while the process may be switching away
-// here. Read after the process is marked parked, as fire() marks the timer
-// done before it claims the process: one of the two sees the other.
-bool scheduler::wait_timer_fired(const process* p) noexcept {
-  const timer_node* t = p->wait_timer;
-  return t && t->status.load(std::memory_order_seq_cst) != timer_status::pending &&
-         t->seq.load(std::memory_order_seq_cst) == p->wait_seq.load(std::memory_order_relaxed);
-}
-
 void scheduler::after_switch(fcontext_t from) {
   // Before the process that switched away can run anywhere else.
   if (out.newest) [[unlikely]]
@@ -510,16 +505,14 @@ void scheduler::after_switch(fcontext_t from) {
       // Parking is one compare-exchange on the mailbox word: it fails if a
       // message came in since the process last looked.
       if (!prev->mbox.try_block(prev->saved_count.load(std::memory_order_relaxed), prev->mbox_counted)) return requeue(prev);
-      // A signal set, or its wait's timer fired, before we parked found
-      // nobody to wake: look once more.
-      if ((prev->signals.load(std::memory_order_seq_cst) != 0 || wait_timer_fired(prev)) && prev->mbox.try_unblock()) {
-        requeue(prev);
-      }
+      // A signal set (sig_timer_wake included) before we parked found nobody
+      // to wake: look once more.
+      if (prev->signals.load(std::memory_order_seq_cst) != 0 && prev->mbox.try_unblock()) requeue(prev);
       return;
     case switch_reason::wait_timer: {
       prev->state.store(pstate::waiting_timer, std::memory_order_seq_cst);
       pstate sleeping = pstate::waiting_timer;
-      if ((prev->signals.load(std::memory_order_seq_cst) != 0 || wait_timer_fired(prev)) &&
+      if (prev->signals.load(std::memory_order_seq_cst) != 0 &&
           prev->state.compare_exchange_strong(sleeping, pstate::runnable, std::memory_order_acq_rel)) {
         requeue(prev);
       }
@@ -531,7 +524,12 @@ void scheduler::after_switch(fcontext_t from) {
       release_stack(prev);
       prev->state.store(pstate::resting, std::memory_order_relaxed);
       if (!prev->mbox.try_block(prev->saved_count.load(std::memory_order_relaxed), prev->mbox_counted)) return requeue(prev);
-      if (prev->signals.load(std::memory_order_seq_cst) != 0 && prev->mbox.try_unblock()) requeue(prev);
+      // (A timer's mark is not for a rest, which has none: it would only
+      // wake the handler to rest again.)
+      if ((prev->signals.load(std::memory_order_seq_cst) & ~static_cast<std::uint32_t>(sig_timer_wake)) != 0 &&
+          prev->mbox.try_unblock()) {
+        requeue(prev);
+      }
       return;
     case switch_reason::exit:
       finish(prev);

@@ -119,7 +119,6 @@ class scheduler {
   bool prepare(process* p);
   process* pick_direct();
   void requeue(process* p);
-  static bool wait_timer_fired(const process* p) noexcept;
   bool start_process(process* p);
   bool over_stack_budget() noexcept;
   bool enter_shared(process* p);

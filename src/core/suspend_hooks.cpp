@@ -16,7 +16,7 @@ void run_at_suspend(suspend_hook* h) {
 
 void run_suspend_hooks(process* p) noexcept {
   p->has_suspend_hooks = false;
-  process_ext* x = p->ext.load(std::memory_order_relaxed);
+  process_ext* x = p->ext.load(std::memory_order_acquire);
   if (!x) return;
   suspend_hook* h = std::exchange(x->hooks, nullptr);
   x->hooks_tail = nullptr;

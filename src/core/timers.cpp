@@ -143,6 +143,7 @@ void pause_quietly(process* p, std::int64_t ns) noexcept {
   if (p->doomed != doom::none || p->finishing) return;
   try {
     if (arm_wake(p, now_ns() + ns)) switch_out(p, switch_reason::wait_timer);
+    p->signals.fetch_and(~static_cast<std::uint32_t>(sig_timer_wake), std::memory_order_relaxed);  // this wait's, if any
   } catch (...) {
     // No memory for a timer: no wait.
   }

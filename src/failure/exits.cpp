@@ -137,6 +137,7 @@ void act_on_signals(process* p, bool may_throw) {
     return;
   }
   const std::uint32_t bits = p->signals.load(std::memory_order_acquire);
+  if (bits & sig_timer_wake) p->signals.fetch_and(~static_cast<std::uint32_t>(sig_timer_wake), std::memory_order_acq_rel);
   try {
     // Cleared before the pull that answers the listings now queued: one
     // arriving later sets it again.

@@ -84,9 +84,10 @@ void run_blocking(void (*run)(void*), void* arg) {
   // an exit signal pending it cannot park (a pending signal keeps a wait
   // from parking), so it yields until the job is done.
   while (!job.done.load(std::memory_order_seq_cst)) {
-    const std::uint32_t others = p->signals.load(std::memory_order_seq_cst) & ~static_cast<std::uint32_t>(sig_blocking_done);
+    constexpr auto ours = static_cast<std::uint32_t>(sig_blocking_done | sig_timer_wake);
+    const std::uint32_t others = p->signals.load(std::memory_order_seq_cst) & ~ours;
     switch_out(p, others != 0 ? switch_reason::yield : switch_reason::wait_timer);
-    p->signals.fetch_and(~static_cast<std::uint32_t>(sig_blocking_done), std::memory_order_seq_cst);
+    p->signals.fetch_and(~ours, std::memory_order_seq_cst);
   }
   if (job.error) std::rethrow_exception(job.error);
   check_signals(p);
