@@ -9,14 +9,14 @@
 // A scope is a process (start_link) that owns its groups: joins and leaves go
 // through it, and it monitors every member, so a process that ends leaves
 // all its groups. Reads do not: get_members and broadcast read a snapshot of
-// the group that the scope replaces at each change, with no lock and no
-// message to the scope, so a broadcast costs one send per member. As in OTP
+// the group that the scope replaces at each change, with no message to the
+// scope and no lock while sending (a brief one copies the snapshot's
+// pointer), so a broadcast costs one send per member. As in OTP
 // a process may join a group more than once and is then a member as many
 // times (and gets a broadcast as many times) until it leaves as often.
 // Differences from OTP: groups are strings; no distribution (every member
 // is local, so get_local_members is get_members); broadcast is troupe's.
 
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>

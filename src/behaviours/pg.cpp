@@ -42,7 +42,7 @@ std::shared_ptr<scope_state> find_scope(std::string_view name) {
 
 members_snapshot group::members() const noexcept {
   static const members_snapshot none = std::make_shared<const std::vector<pid>>();
-  return g_ ? g_->members.load() : none;
+  return g_ ? g_->load() : none;
 }
 
 scope::scope(std::string_view name) : s_(detail::find_scope(name)) {}
@@ -57,7 +57,7 @@ std::vector<std::string> scope::which_groups() const {
   std::vector<std::string> out;
   std::shared_lock lock(s_->mu);
   for (const auto& [name, g] : s_->groups) {
-    if (!g->members.load()->empty()) out.push_back(name);
+    if (!g->load()->empty()) out.push_back(name);
   }
   return out;
 }

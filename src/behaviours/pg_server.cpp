@@ -67,9 +67,9 @@ class scope_server : public gen_server<scope_server> {
       ++m.groups[r.group];
     }
     auto g = s_->find_or_make(r.group);
-    auto next = std::make_shared<std::vector<pid>>(*g->members.load());
+    auto next = std::make_shared<std::vector<pid>>(*g->load());
     next->insert(next->end(), r.pids.begin(), r.pids.end());
-    g->members.store(std::move(next));
+    g->store(std::move(next));
     tell<joined>(r.group, r.pids);
   }
 
@@ -93,7 +93,7 @@ class scope_server : public gen_server<scope_server> {
     watches_[ref] = watch_info{r.watcher, r.group};
     watchers_.emplace(r.group, ref);
     if (watcher_mons_[r.watcher].second++ == 0) watcher_mons_[r.watcher].first = troupe::monitor(r.watcher);
-    return monitor_result{ref, *s_->find_or_make(r.group)->members.load()};
+    return monitor_result{ref, *s_->find_or_make(r.group)->load()};
   }
 
   bool handle_call(demonitor_req r) {
@@ -137,14 +137,14 @@ class scope_server : public gen_server<scope_server> {
   void remove_from(const std::string& group, std::map<pid, int> gone) {
     auto g = s_->find_or_make(group);
     auto next = std::make_shared<std::vector<pid>>();
-    for (const pid p : *g->members.load()) {
+    for (const pid p : *g->load()) {
       if (auto it = gone.find(p); it != gone.end() && it->second > 0) {
         --it->second;
         continue;
       }
       next->push_back(p);
     }
-    g->members.store(std::move(next));
+    g->store(std::move(next));
   }
 
   template <class Change>

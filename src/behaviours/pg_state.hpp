@@ -1,9 +1,9 @@
 #pragma once
 // What a pg scope shares with its callers: the groups' member snapshots,
-// which the scope process alone replaces, and callers read without a lock
-// (an atomic shared_ptr load) or a message. See troupe/pg.hpp.
+// which the scope process alone replaces, and callers read without a
+// message: a reader holds the group's lock only to copy the snapshot's
+// pointer, and none while it sends. See troupe/pg.hpp.
 
-#include <atomic>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -12,12 +12,27 @@
 #include <unordered_map>
 #include <vector>
 
+#include "small_mutex.hpp"
 #include "troupe/pg.hpp"
 
 namespace troupe::pg::detail {
 
-struct group_state {
-  std::atomic<members_snapshot> members{std::make_shared<const std::vector<pid>>()};
+// (Not std::atomic<std::shared_ptr>: libstdc++ 12 guards it with a lock bit
+// ThreadSanitizer cannot see, so every read was reported as a race.)
+class group_state {
+ public:
+  [[nodiscard]] members_snapshot load() const {
+    std::lock_guard lock(mu_);
+    return members_;
+  }
+  void store(members_snapshot next) {
+    std::lock_guard lock(mu_);
+    members_.swap(next);  // the old one is freed after the unlock, with `next`
+  }
+
+ private:
+  mutable troupe::detail::small_mutex mu_;
+  members_snapshot members_ = std::make_shared<const std::vector<pid>>();
 };
 
 struct string_hash {
