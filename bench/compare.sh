@@ -23,6 +23,9 @@
 #                and to PATH with .md in place of .log, the chart to PATH with
 #                .png, and the ratios it is drawn from to PATH with .tsv.
 #
+# The peers' TCP workloads (tcp_echo, tcp_hold, chat) need troupe-loadgen:
+# $LOADGEN if set, else it is built in Release into build-release/ too.
+#
 # Ratios are oriented so that > 1 means troupe is better: troupe/peer for
 # rates (msgs_per_sec, per_sec), peer/troupe for times and sizes (seconds,
 # spawn_seconds, teardown_seconds, ns_per_roundtrip, ns_per_throw,
@@ -136,6 +139,19 @@ if ((want_troupe)); then
         troupe=$repo/build-release/bench/troupe-bench
     fi
     troupe=$(cd "$(dirname "$troupe")" && pwd)/$(basename "$troupe")
+fi
+
+# troupe-loadgen, for the peers' TCP workloads (run.sh looks for it in
+# build-release/ unless LOADGEN is set).
+if ((want_erlang || want_go)) && [[ -z ${LOADGEN:-} ]]; then
+    say "building troupe-loadgen (Release) in $repo/build-release"
+    cmake -S "$repo" -B "$repo/build-release" \
+        -DCMAKE_BUILD_TYPE=Release \
+        -DTROUPE_SANITIZE= \
+        -DTROUPE_BUILD_BENCH=ON -DTROUPE_BUILD_TESTS=OFF -DTROUPE_BUILD_EXAMPLES=OFF >&2 ||
+        die "cmake configure failed"
+    cmake --build "$repo/build-release" -j"${JOBS:-$(nproc)}" --target troupe-loadgen >&2 ||
+        die "building troupe-loadgen failed"
 fi
 
 stamp=$(date +%Y%m%d-%H%M%S)

@@ -26,6 +26,7 @@ const std::map<std::string, workload_fn> workloads = {
     {"genserver_idle", bench::genserver_idle},
     {"supervisor_restart", bench::supervisor_restart},
     {"fairness", bench::fairness}, {"instrument_cost", bench::instrument_cost},
+    {"tcp_echo", bench::tcp_echo}, {"tcp_hold", bench::tcp_hold}, {"chat", bench::chat},
 };
 
 // The standard set: each entry is a workload with its arguments.
@@ -52,6 +53,9 @@ const std::vector<std::pair<std::string, std::map<std::string, std::string>>> st
     {"fairness", {{"hogs", "4"}, {"instrumented", "0"}}},
     {"fairness", {{"hogs", "4"}, {"schedulers", "1"}}},
     {"instrument_cost", {}},
+    {"tcp_echo", {}},
+    {"tcp_hold", {}},
+    {"chat", {}},
 };
 
 int usage() {

@@ -20,5 +20,9 @@ void genserver_idle(const args& a);
 void supervisor_restart(const args& a);
 void fairness(const args& a);
 void instrument_cost(const args& a);
+// TCP (net_workloads.cpp): troupe's servers in a process of their own against troupe-loadgen.
+void tcp_echo(const args& a);
+void tcp_hold(const args& a);
+void chat(const args& a);
 
 }  // namespace bench

@@ -46,6 +46,9 @@ METRICS = OrderedDict(
         ("supervisor_restart", ["restarts_per_sec"]),
         ("fairness", ["p50_ns", "p99_ns", "max_ns"]),
         ("instrument_cost", ["sort_ratio", "fib_ratio", "geomean_ratio"]),
+        ("tcp_echo", ["msgs_per_sec", "rtt_p99_us"]),
+        ("tcp_hold", ["bytes_per_conn"]),
+        ("chat", ["delivered_per_sec", "p99_us"]),
     ]
 )
 
@@ -56,11 +59,13 @@ DISTINGUISHING = {
     "throw_catch": ("depth", "traces"),
     "genserver_call": ("clients", "backlog"),
     "fairness": ("hogs", "schedulers", "instrumented"),
+    "chat": ("variant",),
 }
 
 # Configuration keys a side may leave out, with the value that means.
 CONFIG_DEFAULTS = {
     "genserver_call": {"backlog": 0},
+    "chat": {"variant": "batched"},
 }
 
 # Keys that describe a configuration (not measurements).
@@ -77,6 +82,12 @@ CONFIG_KEYS = (
     "backlog",
     "hogs",
     "instrumented",
+    "c",
+    "r",
+    "m",
+    "s",
+    "w",
+    "variant",
     "schedulers",
 )
 
@@ -100,6 +111,14 @@ HIGHER_IS_BETTER = {
     "sort_ratio": False,
     "fib_ratio": False,
     "geomean_ratio": False,
+    "delivered_per_sec": True,
+    "rtt_p50_us": False,
+    "rtt_p99_us": False,
+    "rtt_max_us": False,
+    "p50_us": False,
+    "p99_us": False,
+    "max_us": False,
+    "bytes_per_conn": False,
 }
 
 # Peers that cannot run a workload at all, with the reason.
@@ -261,8 +280,10 @@ def fmt_value(metric, v):
         return f"{v:.3g} /s"
     if metric in ("ns_per_roundtrip", "ns_per_throw", "p50_ns", "p99_ns", "max_ns"):
         return f"{v:.0f} ns" if v >= 100 else f"{v:.3g} ns"
-    if metric in ("bytes_per_process", "bytes_per_server"):
+    if metric in ("bytes_per_process", "bytes_per_server", "bytes_per_conn"):
         return f"{v:.0f} B"
+    if metric.endswith("_us"):
+        return f"{v / 1e3:.3g} ms" if v >= 1000 else f"{v:.3g} µs"
     if metric.endswith("seconds"):
         if v >= 1:
             return f"{v:.3g} s"
