@@ -1,6 +1,8 @@
 // troupe-chat-server and troupe-echo-server (the same file, built twice):
 // serve on 127.0.0.1 --port N until SIGTERM or SIGINT.
 
+#include <sys/resource.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -34,6 +36,12 @@ int main(int argc, char** argv) {
     } else {
       return usage(argv[0]);
     }
+  }
+  // A connection is a descriptor: take all the system allows, as Go's
+  // runtime does at start (the soft limit is often 1,024).
+  if (rlimit r{}; ::getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &r);
   }
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);
