@@ -353,3 +353,33 @@ TEST_P(SupervisorTest, NestedSupervisorsRecoverFromAStormOfLeafCrashes) {
 }
 
 }  // namespace
+
+namespace {
+
+// As OTP's terminate_children: a child that answers the shutdown by ending
+// normally is an error only if it is permanent.
+TEST_P(SupervisorTest, AChildEndingNormallyAsItIsShutDownIsAnErrorOnlyIfPermanent) {
+  log_capture logs;
+  auto run_with = [&](troupe::restart_type restart) {
+    rt().run([restart] {
+      const troupe::pid me = troupe::self();
+      auto normal_on_exit = [me] {
+        return troupe::start_result<troupe::pid>(troupe::start_status::ok, troupe::spawn_link([me] {
+          troupe::trap_exit(true);
+          troupe::send(me, std::string("trapping"));
+          troupe::receive([](troupe::exit_message) {});  // its shutdown: it ends normally instead
+        }));
+      };
+      auto sup = supervisor::start_link({}, {troupe::worker("w", normal_on_exit, restart)}).value();
+      EXPECT_EQ(recv<std::string>(), "trapping");
+      shut(sup);
+    });
+  };
+  run_with(troupe::restart_type::temporary);
+  run_with(troupe::restart_type::transient);
+  EXPECT_EQ(logs.sink().count_containing("shutdown_error"), 0u);
+  run_with(troupe::restart_type::permanent);
+  EXPECT_EQ(logs.sink().count_containing("shutdown_error"), 1u);
+}
+
+}  // namespace

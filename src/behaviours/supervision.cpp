@@ -54,7 +54,12 @@ void shut_down_child(pid p, const shutdown_policy& pol, std::string_view id, res
       got.reset();
     }
   }
-  if (got && !got->is(expected) && !got->is(exit_kind::noproc)) report_supervisor("shutdown_error", *got, p, id, restart, type);
+  // As OTP's terminate_children: a child that was not permanent and had
+  // ended normally by itself (a connection whose client left) is no error.
+  const bool ended_normally = got && got->is(exit_kind::normal) && restart != restart_type::permanent;
+  if (got && !got->is(expected) && !got->is(exit_kind::noproc) && !ended_normally) {
+    report_supervisor("shutdown_error", *got, p, id, restart, type);
+  }
   // An exit message it sent before the unlink is stale now.
   receive(when([&](const exit_message& m) { return m.from == p; }, [](exit_message&&) {}),
           after(std::chrono::nanoseconds(0), [] {}));
