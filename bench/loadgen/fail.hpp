@@ -9,15 +9,19 @@
 
 namespace loadgen {
 
-[[noreturn]] __attribute__((format(printf, 1, 2))) inline void fail(const char* format, ...) {
+/// Says why on stderr and exits with `code` (1: a failed run, 2: bad usage).
+[[noreturn]] inline void vfail(int code, const char* format, va_list args) {
   std::fflush(stdout);
   std::fputs("troupe-loadgen: ", stderr);
+  std::vfprintf(stderr, format, args);
+  std::fputc('\n', stderr);
+  std::exit(code);
+}
+
+[[noreturn]] __attribute__((format(printf, 1, 2))) inline void fail(const char* format, ...) {
   va_list args;
   va_start(args, format);
-  std::vfprintf(stderr, format, args);
-  va_end(args);
-  std::fputc('\n', stderr);
-  std::exit(1);
+  vfail(1, format, args);
 }
 
 }  // namespace loadgen

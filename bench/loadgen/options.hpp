@@ -56,13 +56,9 @@ class options {
   }
 
   [[noreturn]] __attribute__((format(printf, 1, 2))) static void usage_error(const char* format, ...) {
-    std::fputs("troupe-loadgen: ", stderr);
     va_list args;
     va_start(args, format);
-    std::vfprintf(stderr, format, args);
-    va_end(args);
-    std::fputc('\n', stderr);
-    std::exit(2);
+    vfail(2, format, args);
   }
 
  private:
