@@ -146,9 +146,7 @@ class chat_run {
 
   void read(std::uint32_t id) {
     chat_client& cl = *clients_[id];
-    const auto space = cl.in.space();
-    cl.sock.async_read_some(asio::buffer(space.data(), space.size()),
-                            [this, id](const boost::system::error_code& ec, std::size_t n) { on_read(id, ec, n); });
+    read_more(cl.sock, cl.in, [this, id](const boost::system::error_code& ec, std::size_t n) { on_read(id, ec, n); });
   }
 
   void on_read(std::uint32_t id, const boost::system::error_code& ec, std::size_t n) {

@@ -81,9 +81,7 @@ class echo_run {
 
   void read(std::uint32_t id) {
     echo_conn& c = *conns_[id];
-    const auto space = c.in.space();
-    c.sock.async_read_some(asio::buffer(space.data(), space.size()),
-                           [this, id](const boost::system::error_code& ec, std::size_t n) { on_read(id, ec, n); });
+    read_more(c.sock, c.in, [this, id](const boost::system::error_code& ec, std::size_t n) { on_read(id, ec, n); });
   }
 
   void on_read(std::uint32_t id, const boost::system::error_code& ec, std::size_t n) {

@@ -80,9 +80,7 @@ class hold_run {
   // closes or writes to an idle connection fails the run.
   void read(std::uint32_t id) {
     hold_conn& c = *conns_[id];
-    const auto space = c.in.space();
-    c.sock.async_read_some(asio::buffer(space.data(), space.size()),
-                           [this, id](const boost::system::error_code& ec, std::size_t n) { on_read(id, ec, n); });
+    read_more(c.sock, c.in, [this, id](const boost::system::error_code& ec, std::size_t n) { on_read(id, ec, n); });
   }
 
   void on_read(std::uint32_t id, const boost::system::error_code& ec, std::size_t n) {

@@ -17,6 +17,7 @@
 #include <boost/asio/write.hpp>
 
 #include "fail.hpp"
+#include "frames.hpp"
 
 namespace loadgen {
 
@@ -67,6 +68,14 @@ bool write_now_or_later(tcp::socket& s, const char* data, std::size_t n, Done&& 
                       done();
                     });
   return false;
+}
+
+// Reads what has come on `s` into the free end of `in`; `on_read(ec, n)`
+// runs when it has.
+template <class OnRead>
+void read_more(tcp::socket& s, frame_reader& in, OnRead&& on_read) {
+  const auto space = in.space();
+  s.async_read_some(asio::buffer(space.data(), space.size()), std::forward<OnRead>(on_read));
 }
 
 // A server that loses a message leaves the generator waiting forever. Every
