@@ -171,7 +171,7 @@ TEST_P(PreemptionTest, NoPreemptScopeHoldsTheSchedulerUntilItEnds) {
 // A loop here, in code built without safe points, keeps its scheduler: the
 // watchdog reports it once per episode.
 TEST_P(PreemptionTest, TheWatchdogReportsAProcessThatHoldsItsSchedulerTooLong) {
-  log_capture logs;
+  log_capture logs{watchdog_lines::kept};
   troupe::runtime_options o = default_options();
   o.long_schedule = std::chrono::milliseconds(5);
   start(o);
@@ -188,7 +188,7 @@ TEST_P(PreemptionTest, TheWatchdogReportsAProcessThatHoldsItsSchedulerTooLong) {
 }
 
 TEST_P(PreemptionTest, ProcessesThatReachSafePointsAreNotReported) {
-  log_capture logs;
+  log_capture logs{watchdog_lines::kept};
   troupe::runtime_options o = default_options();
   o.long_schedule = std::chrono::milliseconds(5);
   start(o);
@@ -209,7 +209,7 @@ void hold_scheduler_until(const std::atomic<bool>& stop, steady::time_point limi
 
 TEST_P(PreemptionTest, ProcessesQueuedBehindAHogInPlainCodeStillRun) {
   if (GetParam().shared_stacks) GTEST_SKIP() << "a process that holds a shared stack keeps the processes waiting for that stack";
-  log_capture logs;  // the hogs' long_schedule reports
+  log_capture logs{watchdog_lines::kept};  // the hogs' long_schedule reports
   rt();
   auto st = std::make_shared<spin_state>();
   const int hogs = static_cast<int>(schedulers());
@@ -233,7 +233,7 @@ TEST_P(PreemptionTest, ProcessesQueuedBehindAHogInPlainCodeStillRun) {
 // slot, not in the queue: a spare takes it from there too.
 TEST_P(PreemptionTest, TheProcessAHogWokeLastStillRuns) {
   if (GetParam().shared_stacks) GTEST_SKIP() << "a process that holds a shared stack keeps the processes waiting for that stack";
-  log_capture logs;
+  log_capture logs{watchdog_lines::kept};
   rt();
   auto st = std::make_shared<spin_state>();
   auto woken_ran = std::make_shared<std::atomic<int>>(0);
@@ -253,7 +253,7 @@ TEST_P(PreemptionTest, TheProcessAHogWokeLastStillRuns) {
 
 TEST_P(PreemptionTest, TimersOfAHeldSchedulerStillFire) {
   if (GetParam().shared_stacks) GTEST_SKIP() << "a process that holds a shared stack keeps the processes waiting for that stack";
-  log_capture logs;
+  log_capture logs{watchdog_lines::kept};
   rt();
   auto st = std::make_shared<spin_state>();
   auto woke = std::make_shared<std::atomic<bool>>(false);
