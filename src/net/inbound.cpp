@@ -123,10 +123,15 @@ void pump(const std::shared_ptr<socket_state>& sp) {
       continue;  // the mode may have changed meanwhile
     }
     if (s.closed || s.in.eof || s.in.buffer.size() >= read_ahead_limit) break;
-    if (drained && !std::exchange(s.in.again, false)) break;
-    // Watch before reading: data that comes after this read makes an edge
-    // the watch sees, so a short read needs no second look.
-    if (!s.in.watching) arm_read(sp);
+    if (drained && !std::exchange(s.in.again, false)) {
+      // Watch once drained, not before reading: Asio starts a watch with
+      // epoll_ctl(MOD), which looks at the descriptor then, so data that
+      // came after the last read is seen. Armed before the read, the watch
+      // fired at once for the data about to be read: a second wake-up, a
+      // second recv and a second epoll_ctl per message.
+      if (!s.in.watching) arm_read(sp);
+      break;
+    }
     lock.unlock();
     const ssize_t n = ::recv(fd, chunk.data(), chunk.size(), MSG_DONTWAIT);
     const int err = errno;
