@@ -123,19 +123,25 @@ else
         "(apt-get install gnuplot-nox, or scripts/install-deps.sh --peers)"
 fi
 
+# build_release TARGET: configures build-release/ in Release (a no-op when
+# it is up to date) and builds TARGET there.
+build_release() {
+    say "building $1 (Release) in $repo/build-release"
+    cmake -S "$repo" -B "$repo/build-release" \
+        -DCMAKE_BUILD_TYPE=Release \
+        -DTROUPE_SANITIZE= \
+        -DTROUPE_BUILD_BENCH=ON -DTROUPE_BUILD_TESTS=OFF -DTROUPE_BUILD_EXAMPLES=OFF >&2 ||
+        die "cmake configure failed"
+    cmake --build "$repo/build-release" -j"${JOBS:-$(nproc)}" --target "$1" >&2 ||
+        die "building $1 failed"
+}
+
 # troupe-bench: given, or built in Release into build-release/.
 if ((want_troupe)); then
     if [[ -n $troupe ]]; then
         [[ -x $troupe && -f $troupe ]] || die "troupe=$troupe is not an executable file"
     else
-        say "building troupe-bench (Release) in $repo/build-release"
-        cmake -S "$repo" -B "$repo/build-release" \
-            -DCMAKE_BUILD_TYPE=Release \
-            -DTROUPE_SANITIZE= \
-            -DTROUPE_BUILD_BENCH=ON -DTROUPE_BUILD_TESTS=OFF -DTROUPE_BUILD_EXAMPLES=OFF >&2 ||
-            die "cmake configure failed"
-        cmake --build "$repo/build-release" -j"${JOBS:-$(nproc)}" --target troupe-bench >&2 ||
-            die "building troupe-bench failed"
+        build_release troupe-bench
         troupe=$repo/build-release/bench/troupe-bench
     fi
     troupe=$(cd "$(dirname "$troupe")" && pwd)/$(basename "$troupe")
@@ -144,14 +150,7 @@ fi
 # troupe-loadgen, for the peers' TCP workloads (run.sh looks for it in
 # build-release/ unless LOADGEN is set).
 if ((want_erlang || want_go)) && [[ -z ${LOADGEN:-} ]]; then
-    say "building troupe-loadgen (Release) in $repo/build-release"
-    cmake -S "$repo" -B "$repo/build-release" \
-        -DCMAKE_BUILD_TYPE=Release \
-        -DTROUPE_SANITIZE= \
-        -DTROUPE_BUILD_BENCH=ON -DTROUPE_BUILD_TESTS=OFF -DTROUPE_BUILD_EXAMPLES=OFF >&2 ||
-        die "cmake configure failed"
-    cmake --build "$repo/build-release" -j"${JOBS:-$(nproc)}" --target troupe-loadgen >&2 ||
-        die "building troupe-loadgen failed"
+    build_release troupe-loadgen
 fi
 
 stamp=$(date +%Y%m%d-%H%M%S)
