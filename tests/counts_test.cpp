@@ -56,7 +56,7 @@ TEST_P(CountsTest, MaxProcessesHoldsExactlyAfterChurn) {
     std::vector<troupe::monitor_ref> refs;
     for (int s = 0; s < 8; ++s) {
       refs.push_back(troupe::spawn_monitor([] {
-                       for (int i = 0; i < 300; ++i) {
+                       for (int i = 0; i < stress_work(300); ++i) {
                          auto [c, ref] = troupe::spawn_monitor([] {});
                          recv_down(ref);
                        }

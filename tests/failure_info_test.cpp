@@ -320,7 +320,7 @@ TEST_P(FailureInfoTest, InfoIsSafeWhileProcessesChurn) {
   std::thread t1(looker), t2(looker);
   rt().run([] {
     std::mt19937 rng(42);
-    for (int round = 0; round < 20; ++round) {
+    for (int round = 0; round < stress_work(20); ++round) {
       std::vector<troupe::monitor_ref> refs;
       for (int i = 0; i < 200; ++i) {
         const int how = static_cast<int>(rng() % 3);

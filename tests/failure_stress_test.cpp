@@ -121,9 +121,9 @@ TEST_P(FailureStressTest, LinkedChainReachesATrappingRoot) {
 TEST_P(FailureStressTest, ChaosOfLinksAndKills) {
   static constexpr int workers = live_processes(10'000);
   static constexpr int links_each = 3;
-  static constexpr int tokens = 500;
+  static constexpr int tokens = stress_work(500);
   static constexpr int hops = 40;
-  static constexpr int kills = 3'000;
+  static constexpr int kills = stress_work(3'000);
   log_capture quiet;
   troupe::runtime* const r = &rt();
   const std::size_t baseline = r->process_count();
@@ -247,7 +247,7 @@ TEST_P(FailureStressTest, ChaosOfLinksAndKills) {
 // racing with exits never leaves a dangling link (a survivor's links only
 // name live processes) and never hangs.
 TEST_P(FailureStressTest, LinkUnlinkRacingWithDeaths) {
-  static constexpr int n = 2'000;
+  static constexpr int n = live_processes(2'000);
   log_capture quiet;
   troupe::runtime* const r = &rt();
   struct outcome {

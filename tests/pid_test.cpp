@@ -99,7 +99,7 @@ TEST_P(PidTest, SelfInsideEqualsThePidSpawnReturned) {
 }
 
 TEST_P(PidTest, LiveProcessesHaveDistinctPids) {
-  constexpr int n = 2000;
+  constexpr int n = live_processes(2000);
   const auto pids = rt().run([] {
     const troupe::pid root = troupe::self();
     std::vector<troupe::pid> v;

@@ -164,7 +164,7 @@ TEST(SingleScheduler, TwoBusySendersInterleave) {
 }
 
 TEST_P(SchedulingTest, SpawnChainThousandsDeep) {
-  static constexpr int depth = 5'000;
+  static constexpr int depth = live_processes(5'000);
   const int got = rt().run([] {
     const troupe::pid root = troupe::self();
     struct link {
@@ -198,7 +198,7 @@ TEST_P(SchedulingTest, SpawnPassesArgumentsByValue) {
 
 TEST_P(SchedulingTest, SpawnFromSeveralThreadsAtOnce) {
   constexpr int threads = 4;
-  constexpr int per_thread = 2'000;
+  constexpr int per_thread = stress_work(2'000);
   rt();
   std::atomic<int> ran{0};
   std::vector<std::thread> ts;

@@ -76,7 +76,7 @@ TEST_P(StressTest, ShortTimeoutsRacingWithArrivalsLoseNothing) {
 // freed exactly once (checked by the fixture after shutdown).
 TEST_P(StressTest, SendsRacingWithExitsAndSlotReuse) {
   constexpr int slots = 64;
-  constexpr int generations = 30;
+  constexpr int generations = stress_work(30);
   rt();
   std::vector<std::atomic<std::uint64_t>> targets(slots);
   auto spawn_one = [] {

@@ -248,7 +248,7 @@ TEST_P(TimerTest, SleepForOutsideAProcessSleepsTheThread) {
 }
 
 TEST_P(TimerTest, ManySleepersAllWakeAfterTheirDelays) {
-  constexpr int n = 2'000;
+  constexpr int n = live_processes(2'000);
   const int ok = rt().run([] {
     const troupe::pid root = troupe::self();
     for (int i = 0; i < n; ++i) {
