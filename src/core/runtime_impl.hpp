@@ -14,6 +14,7 @@
 
 #include "global_queue.hpp"
 #include "process_table.hpp"
+#include "event_source.hpp"
 #include "runtime_services.hpp"
 #include "scheduler.hpp"
 #include "shared_stacks.hpp"
@@ -69,6 +70,7 @@ class runtime_impl {
 
   watchdog dog{*this};  // after scheds: it sizes itself by them at start
   blocking_pool blocking{*this};
+  event_slot events;  // polled by the schedulers (src/net's sockets; see event_source.hpp)
   runtime_services services;  // the layers' (src/net's poller), stopped after the processes
 
   std::atomic<int> nidle{0};

@@ -96,6 +96,11 @@ void scheduler::stand_in() {
   }
 }
 
+void scheduler::unpark() noexcept {
+  parker_.unpark();
+  rt.events.interrupt_if_in(this);
+}
+
 void scheduler::stand_down() noexcept {
   standing_in.store(false, std::memory_order_seq_cst);
   parker_.unpark();
@@ -200,6 +205,12 @@ void scheduler::stop_spinning() noexcept {
 
 process* scheduler::find_work() {
   if (process* p = take_global()) return p;
+  // Sockets (or whatever else is attached) may have woken something: their
+  // handlers run here and put what they wake on this queue.
+  if (rt.events.attached() && rt.events.poll(this, now_ns())) {
+    if (process* p = next_local()) return p;
+    if (process* p = take_global()) return p;
+  }
 
   // Spin a while: work often arrives within microseconds, and waking a parked
   // thread costs far more than that.
@@ -228,7 +239,10 @@ process* scheduler::find_work() {
   }
 
   // Park. Register as idle first, then look once more: a waker either sees us
-  // in the idle list or we see its work.
+  // in the idle list or we see its work. The first to park waits in the
+  // event source instead (a waker's unpark interrupts that wait), so the
+  // idle runtime still hears from its sockets.
+  const bool waiter = rt.events.enter(this);
   {
     std::lock_guard lock(rt.idle_mu);
     rt.idle_list.push_back(this);
@@ -241,11 +255,11 @@ process* scheduler::find_work() {
   const bool other_reason = p || posted_count_.load(std::memory_order_relaxed) != 0 ||
                             rt.quit.load(std::memory_order_acquire);
   if (!other_reason) {
-    std::int64_t timeout = -1;
-    timeout = until_first_timer();
-    parker_.park(timeout);
+    const std::int64_t timeout = until_first_timer();
+    if (!waiter || !rt.events.wait(timeout)) parker_.park(timeout);
     rt.dog.scheduler_woke();
   }
+  if (waiter) rt.events.leave();
   {
     std::lock_guard lock(rt.idle_mu);
     if (in_idle_list) {
@@ -311,7 +325,7 @@ void scheduler::hand_back_queue() noexcept {
 void scheduler::post_timer(timer_node* n, bool wake) {
   posted_timers_.enqueue(n);
   posted_count_.fetch_add(1, std::memory_order_release);
-  if (wake) parker_.unpark();
+  if (wake) unpark();
 }
 
 void scheduler::add_timer(timer_node* n) {

@@ -52,8 +52,9 @@ class scheduler {
   /// Cancels a timer this scheduler owns (owner thread only).
   void drop_timer(timer_node* n) noexcept;
 
-  /// Wakes the thread if parked (for posted timers and shutdown).
-  void unpark() noexcept { parker_.unpark(); }
+  /// Wakes the thread if parked, or waiting in the runtime's event source
+  /// (for new work, posted timers and shutdown).
+  void unpark() noexcept;
 
   /// Run by whatever resumes after a switch on this thread: settles the
   /// process that switched away (`from` is its saved context).

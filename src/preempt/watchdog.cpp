@@ -55,6 +55,12 @@ void watchdog::loop() {
     if (rt_.nidle.load(std::memory_order_seq_cst) == n && spares_standing_in() == 0) {
       // Every scheduler is parked. The one that wakes first sees asleep_
       // (its nidle decrement and our load below are both seq_cst).
+      if (rt_.events.attached() && !rt_.events.held()) {
+        // The last to park found us polling the sockets and parked without
+        // them: wake one, which takes them as it parks again.
+        rt_.wake_one();
+        continue;
+      }
       asleep_.store(true, std::memory_order_seq_cst);
       if (rt_.nidle.load(std::memory_order_seq_cst) == n && !stop_.load(std::memory_order_seq_cst)) parker_.park(-1);
       asleep_.store(false, std::memory_order_seq_cst);
@@ -64,6 +70,8 @@ void watchdog::loop() {
     }
     parker_.park(quiet < quiet_ticks ? slice_ns_ / 2 : slow_tick_ns);
     const std::int64_t now = now_ns();
+    // Schedulers that never run out of work never look at the sockets.
+    rt_.events.poll_if_stale(this, now, slow_tick_ns);
     bool any_long_slice = false;
     int held = 0;  // threads that run processes but are held (or lent)
     for_each_thread([&](scheduler& s, observed& o) {
