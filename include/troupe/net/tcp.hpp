@@ -2,8 +2,9 @@
 // TCP for processes: a process per connection, as in Erlang's gen_tcp in
 // passive mode. Every call that would wait (accept, connect, a read with no
 // data yet, a write to a full socket) suspends only the calling process: the
-// runtime's poller thread watches the socket and wakes the process when it is
-// ready, and an exit signal ends the wait like any receive. See docs/io.md.
+// runtime's poller (epoll, polled by the schedulers themselves) watches the
+// socket and wakes the process when it is ready, and an exit signal ends the
+// wait like any receive. See docs/io.md.
 //
 //   troupe::net::tcp_listener l = troupe::net::tcp_listener::listen({"127.0.0.1", 0});
 //   troupe::net::tcp_socket c = l.accept();
