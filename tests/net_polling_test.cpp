@@ -35,6 +35,17 @@ std::thread write_later(const net::tcp_socket& s, std::string bytes, std::chrono
   });
 }
 
+// What one read of `s` takes, within the hang timeout (0 if it timed out).
+std::size_t bytes_read_in_time(net::tcp_socket& s) {
+  std::array<std::byte, 16> buf;
+  try {
+    return s.read_some(buf, hang_timeout);
+  } catch (const net::net_error& e) {
+    ADD_FAILURE() << "the read never heard of the data: " << e.what();
+    return 0;
+  }
+}
+
 // Every scheduler's queue always holds a process that yields, so none runs
 // dry and looks at the sockets on its own: the watchdog must.
 TEST_P(NetPollingTest, ASocketIsHeardWhileEverySchedulerIsBusyForGood) {
@@ -48,14 +59,7 @@ TEST_P(NetPollingTest, ASocketIsHeardWhileEverySchedulerIsBusyForGood) {
       });
     }
     std::thread writer = write_later(client, "ping", 50ms);
-    std::array<std::byte, 16> buf;
-    std::size_t got = 0;
-    try {
-      got = server.read_some(buf, hang_timeout);
-    } catch (const net::net_error& e) {
-      ADD_FAILURE() << "the read never heard of the data: " << e.what();
-    }
-    EXPECT_EQ(got, 4u);
+    EXPECT_EQ(bytes_read_in_time(server), 4u);
     stop->store(true);
     writer.join();
   });
@@ -67,14 +71,7 @@ TEST_P(NetPollingTest, AnIdleRuntimeWakesForASocket) {
   rt().run([] {
     auto [l, client, server] = connected_pair();
     std::thread writer = write_later(client, "ping", 100ms);
-    std::array<std::byte, 16> buf;
-    std::size_t got = 0;
-    try {
-      got = server.read_some(buf, hang_timeout);
-    } catch (const net::net_error& e) {
-      ADD_FAILURE() << "the read never heard of the data: " << e.what();
-    }
-    EXPECT_EQ(got, 4u);
+    EXPECT_EQ(bytes_read_in_time(server), 4u);
     writer.join();
   });
 }
