@@ -162,7 +162,7 @@ if [[ "${TROUPE_SKIP_TSAN:-0}" != 1 ]]; then
   step "ctest (build-tsan/)"
   # Left out under TSan: stack-overflow tests (FailureOverflow*) (TSan's own SIGSEGV handling
   # does not let a guard-page fault reach troupe's handler) and death tests
-  # (fork with running threads). Tests that keep more than 4,000 processes
+  # (fork with running threads). Tests that keep more than 1,000 processes
   # alive scale down (live_processes() in tests/test_support.hpp): TSan
   # counts every fiber against its limit of 8,128 threads.
   # One case per process here, not a group (tests/ctest_groups.cmake): a
