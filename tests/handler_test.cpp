@@ -2,6 +2,7 @@
 // while they wait, run each message in order, block when they must, and end
 // as any process does.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -122,6 +123,82 @@ TEST_P(HandlerTest, ExitSignalsReachAResting_handler) {
     return r;
   });
   EXPECT_EQ(got, (std::vector<std::string>{"go away", "killed", "{exception,std::runtime_error,\"bad message\"}"}));
+}
+
+// A handler that logs what it handles to `to` as strings. Its first message
+// (a report_to) blocks it until a "go", so the test can queue messages behind
+// it; each int n asks for the step n says: 0 next, 1 next_or_idle.
+troupe::pid spawn_idle_logger(troupe::pid to) {
+  return troupe::spawn_handler([to](troupe::any_message& m) {
+    if (m.is<report_to>()) {
+      troupe::receive([](std::string&& go) { return go; });
+      troupe::send(to, std::string("started"));
+      return troupe::handler_step::next_or_idle;
+    }
+    if (m.is<troupe::idle_timeout>()) {
+      troupe::send(to, std::string("idle"));
+      return troupe::handler_step::next;
+    }
+    const int n = m.get<int>();
+    troupe::send(to, std::to_string(n));
+    return n == 1 ? troupe::handler_step::next_or_idle : troupe::handler_step::next;
+  });
+}
+
+// Sends `queued` behind a blocked first message and collects the log until
+// it is quiet for 100 ms; then sends `later` and collects again.
+std::vector<std::string> idle_log(troupe::runtime& rt, const std::vector<int>& queued,
+                                  const std::vector<int>& later = {}) {
+  return rt.run([&] {
+    const troupe::pid h = spawn_idle_logger(troupe::self());
+    troupe::send(h, report_to{troupe::self()});
+    for (const int n : queued) troupe::send(h, n);
+    troupe::send(h, std::string("go"));
+    std::vector<std::string> r;
+    const auto drain = [&] {
+      for (;;) {
+        auto s = troupe::receive([](std::string&& v) { return std::optional<std::string>(std::move(v)); },
+                                 troupe::after(100ms, [] { return std::optional<std::string>(); }));
+        if (!s) return;
+        r.push_back(std::move(*s));
+      }
+    };
+    drain();
+    for (const int n : later) troupe::send(h, n);
+    drain();
+    troupe::exit(h, exit_reason::kill());
+    return r;
+  });
+}
+
+TEST_P(HandlerTest, NextOrIdleHandlesWhatIsQueuedFirst) {
+  // OTP's {noreply, State, 0}: the timeout comes only once the mailbox is
+  // empty, and each message's own step decides whether one is still wanted.
+  EXPECT_EQ(idle_log(rt(), {1, 1, 1}), (std::vector<std::string>{"started", "1", "1", "1", "idle"}));
+}
+
+TEST_P(HandlerTest, ANextAfterNextOrIdleCancelsTheIdle) {
+  EXPECT_EQ(idle_log(rt(), {1, 0}), (std::vector<std::string>{"started", "1", "0"}));
+}
+
+TEST_P(HandlerTest, TheIdleComesOncePerRequestAndTheHandlerRestsAfterIt) {
+  EXPECT_EQ(idle_log(rt(), {}, {0, 1}), (std::vector<std::string>{"started", "idle", "0", "1", "idle"}));
+}
+
+TEST_P(HandlerTest, AHandlerThatAlwaysAsksForIdleStillGivesWay) {
+  // Under one scheduler, a handler that never rests must still yield, or
+  // the test's own process never runs again.
+  const bool answered = rt().run([] {
+    const troupe::pid spinner =
+        troupe::spawn_handler([](troupe::any_message&) { return troupe::handler_step::next_or_idle; });
+    troupe::send(spinner, 0);
+    const troupe::pid me = troupe::self();
+    troupe::spawn([me] { troupe::send(me, std::string("here")); });
+    const bool got = troupe::receive([](std::string&&) { return true; }, troupe::after(10s, [] { return false; }));
+    troupe::exit(spinner, exit_reason::kill());
+    return got;
+  });
+  EXPECT_TRUE(answered);
 }
 
 }  // namespace

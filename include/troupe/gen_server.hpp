@@ -30,6 +30,7 @@
 #include "troupe/detail/gen_server_protocol.hpp"
 #include "troupe/detail/sync_start.hpp"
 #include "troupe/exit_reason.hpp"
+#include "troupe/handler.hpp"
 #include "troupe/links.hpp"
 #include "troupe/pid.hpp"
 #include "troupe/process.hpp"
@@ -43,10 +44,6 @@ inline constexpr std::chrono::nanoseconds infinity = std::chrono::nanoseconds::m
 
 /// How long a call waits by default (OTP's 5 s).
 inline constexpr std::chrono::nanoseconds default_call_timeout = std::chrono::seconds(5);
-
-/// The message handle_info gets when a callback's timeout passes with no
-/// message (OTP's `timeout`).
-struct idle_timeout {};
 
 /// What a server does after a callback: go on (optionally with a timeout or
 /// a handle_continue first), or stop. Made by the gen_server<S> helpers
