@@ -8,6 +8,7 @@
 #include <troupe/troupe.hpp>
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,22 +28,37 @@ struct names {
   std::string connections;
 };
 
-// A frame for the other members of a room: one copy, shared by all.
+// Frames for the other members of a room, with their {packet, 4} headers:
+// one copy, shared by all, which each member sends on in one append.
 struct deliver {
-  std::shared_ptr<const std::string> frame;
+  std::shared_ptr<const std::string> frames;
 };
 
 // One connection: a handler process, so an idle connection holds no stack.
 // Its first message is its socket; then it is told of the socket's frames
 // (active mode, a batch at a time) and of frames from its room.
+//
+// The frames of one read come as a run of tcp_data messages. They go to the
+// room as one message when the run ends (another message, or none:
+// next_or_idle), so a member is sent one message per read of each sender
+// rather than one per frame. Order per sender is kept; a frame waits at most
+// until its owner's mailbox holds something else or nothing.
 class connection {
  public:
   connection(protocol p, std::string rooms) : protocol_(p), rooms_(std::move(rooms)) {}
 
   troupe::handler_step operator()(troupe::any_message& m) {
     if (auto* d = m.as<net::tcp_data>()) return on_frame(std::move(d->data));
+    broadcast_pending();
+    return on_other(m);
+  }
+
+ private:
+  static constexpr int batch = 64;
+
+  troupe::handler_step on_other(troupe::any_message& m) {
     if (auto* d = m.as<deliver>()) {
-      sock_->send_packet(*d->frame);
+      sock_->send(*d->frames);
       return troupe::handler_step::next;
     }
     if (m.is<net::tcp_passive>()) {
@@ -58,11 +74,8 @@ class connection {
       sock_->set_send_buffer(1 << 20, net::when_full::fail);
       sock_->set_active(net::active_n(batch));
     }
-    return troupe::handler_step::next;  // tcp_error: its tcp_closed follows
+    return troupe::handler_step::next;  // idle_timeout, or tcp_error (its tcp_closed follows)
   }
-
- private:
-  static constexpr int batch = 64;
 
   troupe::handler_step on_frame(std::string frame) {
     if (protocol_ == protocol::echo) {
@@ -77,14 +90,32 @@ class connection {
       sock_->send_packet("J");
       return troupe::handler_step::next;
     }
-    room_->broadcast(deliver{std::make_shared<const std::string>(std::move(frame))}, troupe::self());
-    return troupe::handler_step::next;
+    append_packet(pending_, frame);
+    if (++pending_frames_ == batch) broadcast_pending();
+    return pending_.empty() ? troupe::handler_step::next : troupe::handler_step::next_or_idle;
+  }
+
+  void broadcast_pending() {
+    if (pending_.empty()) return;
+    room_->broadcast(deliver{std::make_shared<const std::string>(std::move(pending_))}, troupe::self());
+    pending_.clear();
+    pending_frames_ = 0;
+  }
+
+  static void append_packet(std::string& out, std::string_view payload) {
+    const auto n = static_cast<std::uint32_t>(payload.size());
+    const char header[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8),
+                            static_cast<char>(n)};
+    out.append(header, 4);
+    out.append(payload);
   }
 
   protocol protocol_;
   std::string rooms_;
   std::optional<net::tcp_socket> sock_;
   std::optional<troupe::pg::group> room_;
+  std::string pending_;  // frames read, not yet broadcast, with their headers
+  int pending_frames_ = 0;
 };
 
 using connections = troupe::dynamic_supervisor<>;
