@@ -58,15 +58,18 @@ tcp_socket tcp_socket::connect(const endpoint& to, std::chrono::nanoseconds time
   const int fd = s->sock.native_handle();
   if (::connect(fd, target.data(), static_cast<socklen_t>(target.size())) != 0) {
     if (errno != EINPROGRESS) throw_errno(errno, call);
-    // Connected (or refused) once the socket is writable.
+    // Done once poll reports the socket (writable, or an error or hang-up),
+    // and refused if it then has an error. In that order: the error is set
+    // before the socket is reported, and a refusal that came between an
+    // error check and a poll looked like a connection.
     until_ready(s->sock, wait::wait_write, deadline, s->waits, call, [fd, call]() -> std::optional<bool> {
+      pollfd p{fd, POLLOUT, 0};
+      if (::poll(&p, 1, 0) != 1) return std::nullopt;
       int err = 0;
       socklen_t len = sizeof err;
       if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) throw_errno(errno, call);
       if (err != 0) throw_errno(err, call);
-      pollfd p{fd, POLLOUT, 0};
-      if (::poll(&p, 1, 0) == 1) return true;
-      return std::nullopt;
+      return true;
     });
   }
   // Small messages go out at once, as Go's sockets do by default.
