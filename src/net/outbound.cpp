@@ -99,10 +99,7 @@ void write_more(const std::shared_ptr<socket_state>& sp) {
   recharge(s);
   std::uint64_t number = 0;
   const troupe::pid tell = waiter_due(o, number);
-  if (s.closed && o.who == writer::none) {
-    boost::system::error_code ignored;
-    s.sock.close(ignored);
-  }
+  if (s.closed && o.who == writer::none) close_now(s.sock);
   lock.unlock();
   if (tell) troupe::send(tell, io_room{s.id, number});
 }
@@ -194,7 +191,7 @@ void close_after_output(const std::shared_ptr<socket_state>& sp) noexcept {
   recharge(*sp);
   boost::system::error_code ignored;
   if (sp->out.who == writer::none) {
-    sp->sock.close(ignored);  // its pending watches end, and their references with them
+    close_now(sp->sock);  // its pending watches end, and their references with them
     return;
   }
   // Writing goes on: reads end now (the read watch wakes and lets go), and

@@ -32,7 +32,10 @@ void charge(troupe::pid owner, std::int64_t delta) noexcept {
 socket_state::socket_state(boost::asio::io_context& io)
     : sock(io), id{next_socket_id.fetch_add(1, std::memory_order_relaxed)} {}
 
-socket_state::~socket_state() { charge(owner, -charged); }
+socket_state::~socket_state() {
+  close_now(sock);
+  charge(owner, -charged);
+}
 
 void socket_state::on_suspend() noexcept {
   std::shared_ptr<socket_state> self;

@@ -5,6 +5,7 @@
 // write), so it lives until the last of them lets go.
 
 #include <boost/asio/ip/tcp.hpp>
+#include <unistd.h>
 
 #include <cstdint>
 #include <memory>
@@ -17,6 +18,24 @@
 #include "troupe/pid.hpp"
 
 namespace troupe::net::detail {
+
+/// Closes an Asio socket or acceptor now, taking it out of the poller's
+/// epoll set first. Asio's close leaves that to the kernel's final close of
+/// the file, but a thread in epoll_wait holds a reference to a file while it
+/// looks at its entry, and if that reference is the last, the real close
+/// (the FIN, or a SO_LINGER 0 reset) waits until that thread's epoll_wait
+/// returns: a peer waited 5 s for a reset that way.
+template <class Socket>
+void close_now(Socket& s) noexcept {
+  if (!s.is_open()) return;
+  boost::system::error_code ec;
+  const int fd = s.release(ec);  // epoll_ctl(DEL); pending operations end with operation_aborted
+  if (ec) {
+    s.close(ec);
+    return;
+  }
+  ::close(fd);
+}
 
 /// Active mode: what the socket reads ahead and owes its owner. Under mu.
 struct inbound {
@@ -76,6 +95,7 @@ struct socket_state final : std::enable_shared_from_this<socket_state>, troupe::
 
 struct listener_state {
   explicit listener_state(boost::asio::io_context& ctx) : io(ctx), acceptor(ctx) {}
+  ~listener_state() { close_now(acceptor); }
   boost::asio::io_context& io;  // its accepted sockets' too
   boost::asio::ip::tcp::acceptor acceptor;
   std::uint64_t waits = 0;
