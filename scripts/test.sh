@@ -137,7 +137,7 @@ if [[ "${TROUPE_SKIP_ASAN:-0}" != 1 ]]; then
   # minute of CPU (a file's ASan build spends its time in the optimiser) and
   # tests nothing the tests do not.
   # -O1: the ASan+UBSan build of the tests took 23-32 min at -O2 and takes
-  # 17 at -O1 on CI's two cores.
+  # 17 at -O1 on CI's two cores (12 with -g1, as now).
   cmake -S . -B build-asan \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
