@@ -8,7 +8,6 @@
 #include <troupe/troupe.hpp>
 
 #include <atomic>
-#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -90,7 +89,7 @@ class connection {
       sock_->send_packet("J");
       return troupe::handler_step::next;
     }
-    append_packet(pending_, frame);
+    net::append_packet(pending_, frame);
     if (++pending_frames_ == batch) broadcast_pending();
     return pending_.empty() ? troupe::handler_step::next : troupe::handler_step::next_or_idle;
   }
@@ -100,14 +99,6 @@ class connection {
     room_->broadcast(deliver{std::make_shared<const std::string>(std::move(pending_))}, troupe::self());
     pending_.clear();
     pending_frames_ = 0;
-  }
-
-  static void append_packet(std::string& out, std::string_view payload) {
-    const auto n = static_cast<std::uint32_t>(payload.size());
-    const char header[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8),
-                            static_cast<char>(n)};
-    out.append(header, 4);
-    out.append(payload);
   }
 
   protocol protocol_;

@@ -1,8 +1,18 @@
 #include "framing.hpp"
 
+#include <cstdint>
 #include <cstring>
+#include <string>
+
+#include "troupe/net/tcp.hpp"
 
 namespace troupe::net::detail {
+
+std::array<char, 4> packet_header(std::size_t size, const char* call) {
+  if (size > 0xffffffffu) throw net_error(std::make_error_code(std::errc::message_size), std::string(call) + ": over 4 GiB");
+  const auto n = static_cast<std::uint32_t>(size);
+  return {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8), static_cast<char>(n)};
+}
 
 std::optional<std::string> next_frame(read_buffer& b, framing f, std::size_t max_frame, std::error_code& error) {
   const char* p = b.bytes.data() + b.start;

@@ -1,6 +1,7 @@
 #pragma once
 // Cutting the bytes an active socket read into the messages it sends.
 
+#include <array>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -29,6 +30,10 @@ struct read_buffer {
     if (bytes.capacity() > 4096) std::string().swap(bytes);  // an idle socket keeps no big buffer
   }
 };
+
+/// The 4-byte big-endian length that starts a `{packet, 4}` frame of `size`
+/// bytes; net_error(message_size) naming `call` over 4 GiB.
+std::array<char, 4> packet_header(std::size_t size, const char* call);
 
 /// The next whole frame, taken from `b`; nullopt if none has come yet.
 /// Sets `error` (message_size) for a frame over `max_frame`.

@@ -214,12 +214,16 @@ void tcp_socket::send(std::span<const std::byte> data, std::chrono::nanoseconds 
 
 void tcp_socket::send_packet(std::string_view payload, std::chrono::nanoseconds timeout) {
   constexpr const char* call = "tcp_socket::send_packet";
-  if (payload.size() > 0xffffffffu) throw net_error(std::make_error_code(std::errc::message_size), std::string(call) + ": over 4 GiB");
+  const auto header = detail::packet_header(payload.size(), call);
   troupe::consume_reductions(1);
-  const auto size = static_cast<std::uint32_t>(payload.size());
-  const char header[4] = {static_cast<char>(size >> 24), static_cast<char>(size >> 16), static_cast<char>(size >> 8),
-                          static_cast<char>(size)};
-  detail::queue_send(open_state(call), std::string_view(header, 4), payload, deadline_after(timeout), call);
+  detail::queue_send(open_state(call), std::string_view(header.data(), header.size()), payload, deadline_after(timeout),
+                     call);
+}
+
+void append_packet(std::string& out, std::string_view payload) {
+  const auto header = detail::packet_header(payload.size(), "troupe::net::append_packet");
+  out.append(header.data(), header.size());
+  out.append(payload);
 }
 
 void tcp_socket::flush(std::chrono::nanoseconds timeout) {

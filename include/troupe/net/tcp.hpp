@@ -158,6 +158,12 @@ class tcp_socket {
   std::shared_ptr<detail::socket_state> state_;
 };
 
+/// Appends `payload` to `out` as a `{packet, 4}` frame. Frames gathered so
+/// and sent with one send() arrive as send_packet's would: the chat example
+/// passes on the frames of one read that way. std::errc::message_size over
+/// 4 GiB.
+void append_packet(std::string& out, std::string_view payload);
+
 /// A listening TCP socket. Move-only; closes when destroyed.
 class tcp_listener {
  public:
